@@ -1,0 +1,76 @@
+"""Request-scoped helpers shared by the routes: the caller, the clock, keys and versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Header, Request
+
+from api.problems import Problem
+from api.runtime import Runtime
+from ledger.accounts import Account
+from ledger.application import RequestKey
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def caller(request: Request) -> Account:
+    account: Account = request.app.state.authenticator.account(request)
+    return account
+
+
+def today() -> date:
+    """The calendar date in Asia/Shanghai: deadlines are counted in that calendar."""
+    return datetime.now(SHANGHAI).date()
+
+
+Caller = Annotated[Account, Depends(caller)]
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+Today = Annotated[date, Depends(today)]
+
+
+def request_key(request: Request, body: Any, key: str | None) -> RequestKey | None:
+    """The Idempotency-Key with a digest of what it came with (route and canonical body)."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200:
+        raise Problem(400, "Idempotency-Key must be 1 to 200 characters")
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(f"{request.url.path}\n{canonical}".encode()).hexdigest()
+    return RequestKey(key=key, digest=digest)
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="the same key with the same body returns the first response again",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="the ETag of the version this write is based on"),
+]
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version named by If-Match: missing is 428, unreadable or stale is 412 later."""
+    if if_match is None:
+        raise Problem(428, 'writes to an existing system need If-Match: "<version>"')
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise Problem(412, f"If-Match {if_match!r} names no version of this system")
+    return int(text)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,269 @@
+"""Systems: filing, reading (now and as of an instant), listing, changing, cancelling."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    Caller,
+    IdempotencyKey,
+    IfMatch,
+    RuntimeDep,
+    Today,
+    etag,
+    expected_version,
+    request_key,
+)
+from api.problems import Problem
+from api.render import history, system_public
+from api.routes.accounts import PROBLEMS
+from api.runtime import Runtime
+from api.schemas import (
+    CancelRequest,
+    ChangeRequest,
+    DiscoveryCreate,
+    HistoryPage,
+    SystemCreate,
+    SystemPage,
+    SystemPublic,
+)
+from ledger.access import sees_division
+from ledger.accounts import Account
+from ledger.systems import VideoSystem
+from ledger.values import Role
+from projections.documents import system_document
+from projections.status import ListScope, list_systems
+
+router = APIRouter(prefix="/v1", tags=["systems"])
+WRITE_PROBLEMS = {
+    **PROBLEMS,
+    412: {
+        "description": "If-Match names a stale version",
+        "content": {"application/problem+json": {}},
+    },
+    428: {"description": "If-Match is missing", "content": {"application/problem+json": {}}},
+}
+
+
+def _respond(
+    rt: Runtime,
+    system: VideoSystem,
+    today: Any,
+    *,
+    status: int = 200,
+    location: bool = False,
+) -> JSONResponse:
+    body = SystemPublic.model_validate(
+        system_public(system_document(system), rt.rules, today=today)
+    )
+    headers = {"ETag": etag(system.version)}
+    if location:
+        headers["Location"] = f"/v1/systems/{system.id}"
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+@router.post("/systems", status_code=201, response_model=SystemPublic, responses=WRITE_PROBLEMS)
+def file_system(
+    request: Request,
+    body: SystemCreate,
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Files a system: online by a unit's account, offline by an officer (with the paper
+    form's scan as `paper_form_id`). Naming `discovered_system_id` files a discovered system."""
+    fields = body.model_dump(
+        include=set(body.model_fields)
+        - {
+            "devices",
+            "device_sheet_id",
+            "paper_form_id",
+            "discovered_system_id",
+            "acknowledged_instructions",
+        }
+    )
+    outcome = rt.ledger.file_system(
+        caller=caller,
+        fields=fields,
+        devices=[d.model_dump() for d in body.devices],
+        today=today,
+        discovered_system_id=body.discovered_system_id,
+        paper_form_id=body.paper_form_id,
+        device_sheet_id=body.device_sheet_id,
+        request=request_key(request, body.model_dump(mode="json"), idempotency_key),
+    )
+    return _respond(rt, outcome.aggregate, today, status=201, location=True)
+
+
+@router.get("/systems/{system_id}", response_model=SystemPublic, responses=PROBLEMS)
+def read_system(
+    system_id: UUID,
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    as_of: Annotated[datetime | None, Query(description="an RFC 3339 instant")] = None,
+) -> JSONResponse:
+    """The system now, or exactly as the ledger knew it at `as_of` (404 before it existed)."""
+    if as_of is None:
+        return _respond(rt, rt.ledger.system_for(caller, system_id), today)
+    if as_of.tzinfo is None:
+        raise Problem(422, "as_of needs an offset, e.g. 2025-05-01T12:00:00+08:00")
+    return _respond(rt, rt.ledger.system_as_of(caller, system_id, as_of), today)
+
+
+def _scope(caller: Account) -> ListScope:
+    if caller.role.is_unit_side:
+        return ListScope(account_id=str(caller.id), uscc=caller.uscc or "")
+    if caller.role is Role.ADMIN:
+        return ListScope()
+    return ListScope(division_prefix=caller.division_code or "")
+
+
+def _cursor(value: int | None) -> str | None:
+    return None if value is None else base64.urlsafe_b64encode(str(value).encode()).decode()
+
+
+def _after(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except ValueError:
+        raise Problem(400, "the cursor is not one this service gave out") from None
+
+
+@router.get("/systems", response_model=SystemPage, responses=PROBLEMS)
+def list_all(
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    division_code: str | None = None,
+    unit_uscc: str | None = None,
+    status: Literal["filed", "cancelled", "unfiled"] | None = None,
+    place_category: Annotated[int | None, Query(ge=1, le=5)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Systems in the caller's scope, in filing order; reads every write made before it."""
+    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
+        return {"items": [], "next_cursor": None}
+    if not rt.wait_for_views(rt.head(), rt.settings_read_wait):
+        raise Problem(
+            503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
+        )
+    docs, next_after = list_systems(
+        rt.status_view,
+        scope=_scope(caller),
+        filters={
+            "division_code": division_code,
+            "unit_uscc": unit_uscc,
+            "status": status,
+            "place_category": place_category,
+            "q": q,
+        },
+        after=_after(cursor),
+        limit=limit,
+    )
+    return {
+        "items": [system_public(doc, rt.rules, today=today) for doc in docs],
+        "next_cursor": _cursor(next_after),
+    }
+
+
+@router.post(
+    "/systems/{system_id}/changes", response_model=SystemPublic, responses={**WRITE_PROBLEMS}
+)
+def change_system(
+    system_id: UUID,
+    body: ChangeRequest,
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Files a change (备案变更) through the channel the system was filed by."""
+    system = rt.ledger.change_system(
+        caller=caller,
+        system_id=system_id,
+        expected_version=expected_version(if_match),
+        effective_on=body.effective_on,
+        reason=body.reason,
+        changes=body.changes.model_dump(exclude_unset=True),
+        devices_added=[d.model_dump() for d in body.devices_added],
+        devices_removed=body.devices_removed,
+        today=today,
+    )
+    return _respond(rt, system, today)
+
+
+@router.post(
+    "/systems/{system_id}/cancellation", response_model=SystemPublic, responses=WRITE_PROBLEMS
+)
+def cancel_system(
+    system_id: UUID,
+    body: CancelRequest,
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Cancels the system (注销). Nothing can follow."""
+    system = rt.ledger.cancel_system(
+        caller=caller,
+        system_id=system_id,
+        expected_version=expected_version(if_match),
+        effective_on=body.effective_on,
+        reason=body.reason,
+    )
+    return _respond(rt, system, today)
+
+
+@router.get("/systems/{system_id}/history", response_model=HistoryPage, responses=PROBLEMS)
+def system_history(system_id: UUID, rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Every event of the system in order: who, what, when, through which channel."""
+    events = rt.ledger.system_events(caller, system_id)
+    mapper = rt.ledger.mapper
+
+    def content_hash(event: Any) -> str:
+        stored = mapper.to_stored_event(event)
+        head = f"{stored.originator_id}:{stored.originator_version}:{stored.topic}:".encode()
+        return hashlib.sha256(head + stored.state).hexdigest()
+
+    return {"items": history(events, content_hash)}
+
+
+@router.post(
+    "/discoveries",
+    status_code=201,
+    response_model=SystemPublic,
+    responses=WRITE_PROBLEMS,
+    tags=["police"],
+)
+def discover(
+    request: Request,
+    body: DiscoveryCreate,
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """An officer records a system found in use that was never filed (status `unfiled`)."""
+    if not (caller.role is Role.OFFICER and sees_division(caller, body.division_code)):
+        raise Problem(403, "only an officer of that district records a discovery")
+    outcome = rt.ledger.discover_system(
+        caller=caller,
+        facts=body.model_dump(exclude={"note"}),
+        note=body.note,
+        today=today,
+        request=request_key(request, body.model_dump(mode="json"), idempotency_key),
+    )
+    return _respond(rt, outcome.aggregate, today, status=201, location=True)

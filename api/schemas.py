@@ -1,0 +1,225 @@
+"""Request and response schemas of the HTTP contract, separate from the domain's objects."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.values import DeviceType, UnitType
+
+Text = Field(min_length=1, max_length=200)
+LongText = Field(min_length=1, max_length=2000)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountCreate(Strict):
+    kind: Literal["person", "legal_person"]
+    name: str = Text
+    phone: str = Field(min_length=1, max_length=32)
+    id_number: str | None = Field(default=None, max_length=32)
+    uscc: str | None = Field(default=None, max_length=32)
+
+
+class AccountCreated(BaseModel):
+    account_id: UUID
+    token: str
+
+
+class AttachmentPublic(BaseModel):
+    attachment_id: UUID
+    sha256: str
+    size: int
+    media_type: str
+
+
+class UnitCreate(Strict):
+    uscc: str = Field(min_length=1, max_length=32)
+    name: str = Text
+    unit_type: UnitType
+    address: str = Text
+    division_code: str = Field(min_length=1, max_length=12)
+    legal_representative: str = Text
+    contact_name: str = Text
+    contact_phone: str = Field(min_length=1, max_length=32)
+    acknowledged_instructions: Literal[True]
+    authorization_letter_id: UUID | None = None
+    business_licence_id: UUID | None = None
+
+
+class AgentAdd(Strict):
+    authorization_letter_id: UUID
+    account_id: UUID | None = Field(
+        default=None, description="the person account to add; the caller's own by default"
+    )
+
+
+class UnitPublic(BaseModel):
+    uscc: str
+    name: str
+    unit_type: UnitType
+    address: str
+    division_code: str
+    legal_representative: str
+    contact_name: str
+    contact_phone: str
+    channel: str
+    agent_count: int
+
+
+class DeviceIn(Strict):
+    device_id: str | None = Field(default=None, max_length=32)
+    name: str = Text
+    address: str = Text
+    longitude: float | None = None
+    latitude: float | None = None
+    device_type: DeviceType
+    indoor: bool
+    face_capture: bool
+    storage_days: int = Field(ge=1, le=100_000)
+
+
+class SystemFields(Strict):
+    unit_uscc: str = Field(min_length=1, max_length=32)
+    name: str = Text
+    place_category: int
+    place_type: str = Field(min_length=1, max_length=64)
+    address: str = Text
+    division_code: str = Field(min_length=1, max_length=12)
+    longitude: float | None = None
+    latitude: float | None = None
+    commissioned_on: date
+    storage_days: int = Field(ge=1, le=100_000)
+    collection_area: str = LongText
+    outsourced_to: str | None = Field(default=None, max_length=200)
+
+
+class SystemCreate(SystemFields):
+    devices: list[DeviceIn] = Field(min_length=1, max_length=10_000)
+    device_sheet_id: UUID | None = None
+    paper_form_id: UUID | None = None
+    discovered_system_id: UUID | None = None
+    acknowledged_instructions: Literal[True]
+
+
+class SystemChanges(Strict):
+    """The filed items a change may set; anything else is refused by name."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    place_category: int | None = None
+    place_type: str | None = Field(default=None, min_length=1, max_length=64)
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    division_code: str | None = Field(default=None, min_length=1, max_length=12)
+    longitude: float | None = None
+    latitude: float | None = None
+    commissioned_on: date | None = None
+    storage_days: int | None = Field(default=None, ge=1, le=100_000)
+    collection_area: str | None = Field(default=None, min_length=1, max_length=2000)
+    outsourced_to: str | None = Field(default=None, max_length=200)
+
+
+class ChangeRequest(Strict):
+    effective_on: date
+    reason: str = LongText
+    changes: SystemChanges = Field(default_factory=SystemChanges)
+    devices_added: list[DeviceIn] = Field(default_factory=list, max_length=10_000)
+    devices_removed: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class CancelRequest(Strict):
+    effective_on: date
+    reason: str = LongText
+
+
+class DiscoveryCreate(Strict):
+    unit_uscc: str | None = Field(default=None, max_length=32)
+    name: str = Text
+    address: str = Text
+    division_code: str = Field(min_length=1, max_length=12)
+    place_category: int
+    place_type: str = Field(min_length=1, max_length=64)
+    commissioned_on: date
+    note: str = Field(default="", max_length=2000)
+
+
+class Obligation(BaseModel):
+    kind: Literal["registration", "change", "correction"]
+    due_on: date
+    met_on: date | None
+    overdue: bool
+    late: bool
+    provisional: bool
+    rules_version: str
+
+
+class DevicePublic(BaseModel):
+    key: str
+    device_id: str | None
+    name: str
+    address: str
+    longitude: float | None
+    latitude: float | None
+    device_type: str
+    indoor: bool
+    face_capture: bool
+    storage_days: int
+
+
+class SystemPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    system_id: UUID
+    filing_number: str | None
+    unit_uscc: str | None
+    name: str
+    place_category: int
+    place_type: str
+    address: str
+    division_code: str
+    commissioned_on: date
+    storage_days: int | None = None
+    camera_count: int
+    channel: Literal["online", "offline"] | None
+    status: Literal["filed", "cancelled", "unfiled"]
+    filed_at: str | None
+    filed_on: date | None
+    due_on: date
+    due_provisional: bool
+    filed_late: bool | None
+    version: int
+    warnings: list[dict[str, Any]]
+    obligations: list[Obligation]
+    devices: list[DevicePublic]
+
+
+class SystemPage(BaseModel):
+    items: list[SystemPublic]
+    next_cursor: str | None
+
+
+class Actor(BaseModel):
+    account_id: str
+    role: str
+    name: str
+
+
+class HistoryItem(BaseModel):
+    seq: int
+    type: str
+    recorded_at: str
+    effective_on: date | None
+    actor: Actor
+    on_behalf_of: str | None
+    channel: str | None
+    data: dict[str, Any]
+    diff: dict[str, Any] | None = None
+    hash: str
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryItem]

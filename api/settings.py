@@ -1,0 +1,29 @@
+"""Settings of the service and the command line, from `LEDGER_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated once at start; no secrets have defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:pass@host:port/db; unset starts an embedded PostgreSQL",
+    )
+    rules: Path | None = Field(default=None, description="a rules TOML file; unset = built-in")
+    data_dir: Path = Field(default=Path("var"), description="where the embedded server lives")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    read_wait_seconds: float = Field(
+        default=5.0, ge=0, description="how long a list waits for the views to catch up"
+    )
+    pool_size: int = Field(default=10, ge=1, le=200)
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
