@@ -1,0 +1,86 @@
+"""Shared fixtures: a real PostgreSQL for every database test.
+
+`LEDGER_TEST_DATABASE_URL` names a server to use (CI sets it when the machine's PostgreSQL is
+up); otherwise the embedded server is started in a temporary directory. Either way each test
+gets a database of its own, created from scratch and dropped afterwards, so tests never see
+each other's events.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from api.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A maintenance URL of a running PostgreSQL server."""
+    configured = os.environ.get("LEDGER_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    from api.embedded import start_embedded_postgres, stop_embedded_postgres
+
+    # Outside pytest's tmp_path: the server runs as another user when tests run as root.
+    base = Path(tempfile.mkdtemp(prefix="psvs-tests-"))
+    try:
+        yield start_embedded_postgres(base / "postgres")
+    finally:
+        stop_embedded_postgres(base / "postgres")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _with_dbname(url: str, dbname: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    name = f"psvs_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _postgres_url(_with_dbname(server_url, name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _postgres_url(conninfo: str) -> str:
+    """A postgresql:// URL for a key=value conninfo (the settings take URLs)."""
+    if conninfo.startswith("postgresql://"):
+        return conninfo
+    params = conninfo_to_dict(conninfo)
+    host = str(params.get("host", "127.0.0.1"))
+    user = params.get("user", "postgres")
+    password = params.get("password")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        from urllib.parse import quote
+
+        return (
+            f"postgresql://{auth}/{params['dbname']}?host={quote(host, safe='')}"
+            f"&port={params.get('port', 5432)}"
+        )
+    return f"postgresql://{auth}{host}:{params.get('port', 5432)}/{params['dbname']}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, read_wait_seconds=10)
