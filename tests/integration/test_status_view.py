@@ -1,0 +1,136 @@
+"""The status view on a real PostgreSQL: batches, exactly-once, equality with the log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, cast
+
+import pytest
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
+from eventsourcing.utils import Environment
+
+from api.runtime import Runtime, eventsourcing_env, open_runtime
+from api.settings import Settings
+from ledger import codes
+from ledger.values import Role
+from projections.documents import system_document
+from projections.runner import BatchRunner
+from projections.status import ListScope, StatusProjection, StatusView, list_systems
+
+TODAY = date(2025, 5, 6)
+
+
+def _uscc(n: int) -> str:
+    body = f"91500108MA{n:07d}"
+    return body + codes.uscc_check_char(body)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = open_runtime(settings, projections=True)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
+    systems = []
+    for n in range(units):
+        uscc = _uscc(n)
+        account = rt.ledger.open_account(
+            token_sha256=f"token-{n}", role=Role.LEGAL_PERSON, name=f"单位{n}",
+            phone="13800000000", uscc=uscc, today=TODAY,
+        )
+        rt.ledger.register_unit(
+            caller=account,
+            fields={"uscc": uscc, "name": f"单位{n}", "unit_type": "enterprise",
+                    "address": "南岸区", "division_code": "500108",
+                    "legal_representative": "法人", "contact_name": "联系人",
+                    "contact_phone": "023-60437688", "authorization_letter_id": None,
+                    "business_licence_id": None},
+            today=TODAY,
+        )
+        for k in range(per_unit):
+            outcome = rt.ledger.file_system(
+                caller=account,
+                fields={"unit_uscc": uscc, "name": f"系统{n}-{k}", "place_category": 2,
+                        "place_type": "park", "address": f"公园路{k}号",
+                        "division_code": "500108", "longitude": None, "latitude": None,
+                        "commissioned_on": date(2025, 4, 20), "storage_days": 30,
+                        "collection_area": "入口", "outsourced_to": None},
+                devices=[{"device_id": None, "name": "入口", "address": "东门",
+                          "device_type": "dome", "indoor": False, "face_capture": False,
+                          "storage_days": 30}],
+                today=TODAY,
+            )
+            systems.append(outcome.aggregate)
+    return systems
+
+
+def _all_docs(view: StatusView) -> list[dict[str, Any]]:
+    docs, _ = list_systems(view, scope=ListScope(), filters={}, after=None, limit=500)
+    return docs
+
+
+def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtime) -> None:
+    systems = _file_many(runtime, units=3, per_unit=4)
+    first = systems[0]
+    runtime.ledger.change_system(
+        caller=runtime.ledger.account_for_token("token-0"), system_id=first.id,
+        expected_version=1, effective_on=TODAY, reason="改名", changes={"name": "新名字"},
+        today=TODAY,
+    )
+    runner = runtime.runners[0]
+    runner.page_size = 5  # several batches for 3 units x (account, credential, unit, systems...)
+    runner.state.position = 0
+    processed = runner.catch_up()
+    assert processed == len(runtime.ledger.recorder.select_notifications(0, 10_000))
+    assert runner.state.position == runtime.head()
+    docs = {d["system_id"]: d for d in _all_docs(runtime.status_view)}
+    assert len(docs) == 12
+    for system in systems:
+        current = runtime.ledger.repository.get(system.id)
+        expected = system_document(current)
+        assert docs[str(system.id)] == expected
+    assert docs[str(first.id)]["name"] == "新名字"
+
+
+def test_a_batch_already_applied_is_refused_and_changes_nothing(runtime: Runtime) -> None:
+    _file_many(runtime, units=1, per_unit=2)
+    runner = runtime.runners[0]
+    runner.catch_up()
+    before = _all_docs(runtime.status_view)
+    with pytest.raises(IntegrityError), runtime.status_view.batch(
+        Tracking(runtime.ledger.name, runner.state.position), []
+    ):
+        pass
+    assert _all_docs(runtime.status_view) == before
+
+
+def test_a_new_view_replayed_from_the_start_equals_the_live_one(
+    runtime: Runtime, settings: Settings
+) -> None:
+    _file_many(runtime, units=2, per_unit=3)
+    runtime.runners[0].catch_up()
+    env = eventsourcing_env(runtime.url, settings)
+    factory = InfrastructureFactory.construct(Environment("status_replay", env))
+    replay_view = cast(StatusView, factory.tracking_recorder(StatusView))
+    replay = BatchRunner(
+        app=runtime.ledger, projection=StatusProjection(replay_view), conninfo=lambda: runtime.url
+    )
+    try:
+        replay.catch_up()
+        assert _all_docs(replay_view) == _all_docs(runtime.status_view)
+        assert replay_view.max_tracking_id(runtime.ledger.name) == runtime.head()
+    finally:
+        replay_view.datastore.close()
+
+
+def test_the_running_runner_follows_new_commits(runtime: Runtime) -> None:
+    runtime.start_projections()
+    systems = _file_many(runtime, units=1, per_unit=1)
+    assert runtime.wait_for_views(runtime.head(), timeout=10)
+    docs = _all_docs(runtime.status_view)
+    assert [d["system_id"] for d in docs] == [str(systems[0].id)]
