@@ -49,14 +49,14 @@ class Account(Aggregate):
         division_code: str | None = None,
     ) -> Account:
         return cls._create(
-                cls.Opened,
-                role=str(role),
-                name=name,
-                phone=phone,
-                id_number=id_number,
-                uscc=uscc,
-                division_code=division_code,
-            )
+            cls.Opened,
+            role=str(role),
+            name=name,
+            phone=phone,
+            id_number=id_number,
+            uscc=uscc,
+            division_code=division_code,
+        )
 
 
 class Credential(Aggregate):

@@ -7,6 +7,7 @@ is enforced by the event store's (id, version) primary key, never by a check-the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -79,6 +80,12 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_ledger_transcodings(transcoder)
+
+    def _take_snapshots(self, processing_event: Any) -> None:
+        """Snapshots only speed up reads: once the events are committed, a failed snapshot
+        must not turn the acknowledged write into an error (and a retry into a double)."""
+        with contextlib.suppress(Exception):
+            super()._take_snapshots(processing_event)
 
     def field_rules(self, today: date) -> FieldRules:
         rules = self.rules
@@ -174,9 +181,7 @@ class Ledger(Application[UUID]):
     def _replayed(self, caller: Account, request: RequestKey | None, kind: str) -> Outcome | None:
         if request is None:
             return None
-        record = self._find(
-            keyed_id("idempotency", str(caller.id), request.key), IdempotencyRecord
-        )
+        record = self._find(keyed_id("idempotency", str(caller.id), request.key), IdempotencyRecord)
         if record is None:
             return None
         if record.request_digest != request.digest or record.kind != kind:
@@ -269,8 +274,9 @@ class Ledger(Application[UUID]):
                 )
             )
         if caller.role is Role.LEGAL_PERSON and caller.uscc != fields["uscc"]:
-            errors.append(FieldError(("body", "uscc"), "a legal-person account acts for its own "
-                                                       "unit only"))
+            errors.append(
+                FieldError(("body", "uscc"), "a legal-person account acts for its own unit only")
+            )
         self._check_attachments(
             caller,
             {
@@ -322,8 +328,9 @@ class Ledger(Application[UUID]):
         joining = self._find(account_id, Account)
         if joining is None or joining.role is not Role.PERSON:
             errors.append(FieldError(("body", "account_id"), "no such person account"))
-        self._check_attachments(caller, {"authorization_letter_id": authorization_letter_id},
-                                errors)
+        self._check_attachments(
+            caller, {"authorization_letter_id": authorization_letter_id}, errors
+        )
         if errors:
             raise ValidationFailed(errors)
         unit.authorise_agent(
@@ -402,14 +409,29 @@ class Ledger(Application[UUID]):
         uscc = codes.normalise_uscc(str(fields["unit_uscc"]))
         fields = {**fields, "unit_uscc": uscc}
         rules = self.field_rules(today)
-        VideoSystem.prepare_filing(fields=fields, devices=devices, rules=rules)
-        channel = self._acting_channel(caller, division_code=fields["division_code"], uscc=uscc)
         errors: list[FieldError] = []
+        try:
+            VideoSystem.prepare_filing(fields=fields, devices=devices, rules=rules)
+        except ValidationFailed as invalid:
+            errors += invalid.errors
+        channel = self._acting_channel(caller, division_code=fields["division_code"], uscc=uscc)
         if channel is Channel.OFFLINE and paper_form_id is None:
-            errors.append(FieldError(("body", "paper_form_id"),
-                                     "an offline filing carries the paper form's scan"))
+            errors.append(
+                FieldError(
+                    ("body", "paper_form_id"), "an offline filing carries the paper form's scan"
+                )
+            )
         if channel is Channel.OFFLINE and self.find_unit(uscc) is None:
             errors.append(FieldError(("body", "unit_uscc"), "register the unit first"))
+        if discovered_system_id is not None:
+            found = self._discovered(caller, discovered_system_id, fields)
+            if found.division_code != fields["division_code"]:
+                errors.append(
+                    FieldError(
+                        ("body", "division_code"),
+                        f"the discovered system is in {found.division_code}",
+                    )
+                )
         self._check_attachments(
             caller, {"paper_form_id": paper_form_id, "device_sheet_id": device_sheet_id}, errors
         )
@@ -452,12 +474,16 @@ class Ledger(Application[UUID]):
     def _discovered(
         self, caller: Account, system_id: UUID, fields: Mapping[str, Any]
     ) -> VideoSystem:
+        """A discovered system the caller may file: an officer of its district, or the unit
+        it names (or any unit, when the officer could not tell whose it is)."""
         system = self._find(system_id, VideoSystem)
-        if system is None or not (
-            self.may_see_system(caller, system)
-            or sees_division(caller, system.division_code)
-            or system.unit_uscc in (None, fields["unit_uscc"])
-        ):
+        if system is None or system.discovered_by is None:
+            raise NotFound("no such discovered system")
+        if caller.role.is_unit_side:
+            allowed = system.unit_uscc in (None, fields["unit_uscc"])
+        else:
+            allowed = sees_division(caller, system.division_code)
+        if not allowed:
             raise NotFound("no such discovered system")
         return system
 
@@ -465,17 +491,15 @@ class Ledger(Application[UUID]):
         found = self._find(filing_sequence_id(division_code, year), FilingSequence)
         return found or FilingSequence.start(division_code=division_code, year=year)
 
-    def _writable(self, caller: Account, system_id: UUID, expected_version: int) -> tuple[
-        VideoSystem, Channel
-    ]:
+    def _writable(
+        self, caller: Account, system_id: UUID, expected_version: int
+    ) -> tuple[VideoSystem, Channel]:
         system = self.system_for(caller, system_id)
         channel = self._acting_channel(
             caller, division_code=system.division_code, uscc=system.unit_uscc
         )
         if system.version != expected_version:
-            raise StaleVersion(
-                f"the system is at version {system.version}, not {expected_version}"
-            )
+            raise StaleVersion(f"the system is at version {system.version}, not {expected_version}")
         return system, channel
 
     def _save_expected(self, system: VideoSystem, expected_version: int) -> None:
@@ -502,9 +526,14 @@ class Ledger(Application[UUID]):
     ) -> VideoSystem:
         system, channel = self._writable(caller, system_id, expected_version)
         if "division_code" in changes and caller.role is Role.OFFICER:
-            raise ValidationFailed([FieldError(("body", "changes", "division_code"),
-                                               "an officer cannot move a system out of the "
-                                               "district")])
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        ("body", "changes", "division_code"),
+                        "an officer cannot move a system out of the district",
+                    )
+                ]
+            )
         system.change(
             reason=reason,
             changes=changes,
@@ -552,8 +581,7 @@ class Ledger(Application[UUID]):
         if caller.role is not Role.OFFICER:
             raise Forbidden("only an officer records a discovery")
         if facts["division_code"] != caller.division_code:
-            raise ValidationFailed([FieldError(("body", "division_code"),
-                                               "outside your district")])
+            raise ValidationFailed([FieldError(("body", "division_code"), "outside your district")])
         system = VideoSystem.discover(
             system_id=uuid4(),
             facts=facts,

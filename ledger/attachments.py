@@ -35,18 +35,16 @@ class Attachment(Aggregate):
         self.uploaded_by = actor
 
     @classmethod
-    def upload(
-        cls, *, content: bytes, media_type: str, filename: str, actor: Actor
-    ) -> Attachment:
+    def upload(cls, *, content: bytes, media_type: str, filename: str, actor: Actor) -> Attachment:
         return cls._create(
-                cls.Uploaded,
-                sha256=hashlib.sha256(content).hexdigest(),
-                size=len(content),
-                media_type=media_type,
-                filename=filename,
-                content=content,
-                actor=actor,
-            )
+            cls.Uploaded,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            media_type=media_type,
+            filename=filename,
+            content=content,
+            actor=actor,
+        )
 
 
 def sniff_media_type(content: bytes) -> str | None:

@@ -43,10 +43,10 @@ class IdempotencyRecord(Aggregate):
         request_digest: str,
     ) -> IdempotencyRecord:
         return cls._create(
-                cls.Recorded,
-                id=keyed_id("idempotency", account_id, key),
-                kind=kind,
-                target_id=target_id,
-                target_version=target_version,
-                request_digest=request_digest,
-            )
+            cls.Recorded,
+            id=keyed_id("idempotency", account_id, key),
+            kind=kind,
+            target_id=target_id,
+            target_version=target_version,
+            request_digest=request_digest,
+        )

@@ -29,11 +29,11 @@ class FilingSequence(Aggregate):
     @classmethod
     def start(cls, *, division_code: str, year: int) -> FilingSequence:
         return cls._create(
-                cls.Started,
-                id=filing_sequence_id(division_code, year),
-                division_code=division_code,
-                year=year,
-            )
+            cls.Started,
+            id=filing_sequence_id(division_code, year),
+            division_code=division_code,
+            year=year,
+        )
 
     class NumberIssued(Aggregate.Event):
         number: int

@@ -112,7 +112,7 @@ class VideoSystem(Aggregate):
         effective_on: date
 
     # --- state --------------------------------------------------------------------------------
-    def __init__(  # noqa: PLR0913 - the fields of `Filed` and `Discovered`
+    def __init__(
         self,
         actor: Actor,
         channel: str,
@@ -139,11 +139,17 @@ class VideoSystem(Aggregate):
         self.next_device_no = 1
         self.cancelled_on: date | None = None
         if filing is not None:
-            self._take_filing({
-                "filing": filing, "devices": devices or [], "warnings": warnings or [],
-                "actor": actor, "channel": channel, "effective_on": effective_on,
-                "request_digest": request_digest,
-            })
+            self._take_filing(
+                {
+                    "filing": filing,
+                    "devices": devices or [],
+                    "warnings": warnings or [],
+                    "actor": actor,
+                    "channel": channel,
+                    "effective_on": effective_on,
+                    "request_digest": request_digest,
+                }
+            )
         else:
             self.fields = dict(facts or {})
             self.discovered_by = actor
@@ -211,16 +217,16 @@ class VideoSystem(Aggregate):
     ) -> VideoSystem:
         keyed, warnings = cls.prepare_filing(fields=fields, devices=devices, rules=rules)
         return cls._create(
-                cls.Filed,
-                id=system_id,
-                filing={**fields, "filing_number": filing_number},
-                devices=keyed,
-                warnings=warnings,
-                actor=actor,
-                channel=str(channel),
-                effective_on=effective_on,
-                request_digest=request_digest,
-            )
+            cls.Filed,
+            id=system_id,
+            filing={**fields, "filing_number": filing_number},
+            devices=keyed,
+            warnings=warnings,
+            actor=actor,
+            channel=str(channel),
+            effective_on=effective_on,
+            request_digest=request_digest,
+        )
 
     @classmethod
     def discover(
@@ -238,15 +244,15 @@ class VideoSystem(Aggregate):
         if errors:
             raise ValidationFailed(errors)
         return cls._create(
-                cls.Discovered,
-                id=system_id,
-                facts=dict(facts),
-                note=note,
-                actor=actor,
-                channel=str(Channel.OFFLINE),
-                effective_on=effective_on,
-                request_digest=request_digest,
-            )
+            cls.Discovered,
+            id=system_id,
+            facts=dict(facts),
+            note=note,
+            actor=actor,
+            channel=str(Channel.OFFLINE),
+            effective_on=effective_on,
+            request_digest=request_digest,
+        )
 
     def file_discovered(
         self,
@@ -274,8 +280,27 @@ class VideoSystem(Aggregate):
         )
 
     @event(DiscoveredFiled)
-    def _file_discovered(self, **kwargs: Any) -> None:
-        self._take_filing(kwargs)
+    def _file_discovered(
+        self,
+        filing: dict[str, Any],
+        devices: list[Device],
+        warnings: list[dict[str, Any]],
+        actor: Actor,
+        channel: str,
+        effective_on: date,
+        request_digest: str,
+    ) -> None:
+        self._take_filing(
+            {
+                "filing": filing,
+                "devices": devices,
+                "warnings": warnings,
+                "actor": actor,
+                "channel": channel,
+                "effective_on": effective_on,
+                "request_digest": request_digest,
+            }
+        )
 
     # --- changing -----------------------------------------------------------------------------
     def check_open_to(self, channel: Channel) -> None:
@@ -317,7 +342,13 @@ class VideoSystem(Aggregate):
             raise ValidationFailed(
                 [FieldError(("body", "changes"), "nothing changes: every value is already filed")]
             )
-        warnings = location_warnings(effective, devices_added, rules)
+        warnings = location_warnings(
+            effective,
+            devices_added,
+            rules,
+            loc=("body", "changes"),
+            devices_loc=("body", "devices_added"),
+        )
         self._change(
             reason=reason,
             changes=effective,
@@ -359,7 +390,8 @@ class VideoSystem(Aggregate):
                 errors.append(
                     FieldError(("body", "devices_added", index, "device_id"), "already filed")
                 )
-        remaining = len(self.devices) - len(set(devices_removed)) + len(devices_added)
+        removed = {key for key in devices_removed if key in self.devices}
+        remaining = len(self.devices) - len(removed) + len(devices_added)
         if remaining < 1:
             errors.append(FieldError(("body", "devices_removed"), "a system keeps one device"))
         return errors
@@ -385,9 +417,7 @@ class VideoSystem(Aggregate):
         self.warnings = self.warnings + warnings
 
     # --- cancelling ---------------------------------------------------------------------------
-    def cancel(
-        self, *, reason: str, actor: Actor, channel: Channel, effective_on: date
-    ) -> None:
+    def cancel(self, *, reason: str, actor: Actor, channel: Channel, effective_on: date) -> None:
         self.check_open_to(channel)
         self._cancel(reason=reason, actor=actor, channel=str(channel), effective_on=effective_on)
 

@@ -81,8 +81,9 @@ def system_field_errors(
 ) -> list[FieldError]:
     """Every semantic problem with the system fields present in `data`."""
     errors: list[FieldError] = []
-    check_code(errors, (*loc, "division_code"), data.get("division_code"),
-               codes.division_code_error)
+    check_code(
+        errors, (*loc, "division_code"), data.get("division_code"), codes.division_code_error
+    )
     check_code(errors, (*loc, "unit_uscc"), data.get("unit_uscc"), codes.uscc_error)
     check_place(errors, loc, data.get("place_category"), data.get("place_type"))
     check_storage(errors, (*loc, "storage_days"), data.get("storage_days"), rules)
@@ -107,9 +108,7 @@ def device_errors(
         check_code(errors, (*here, "device_id"), device_id, codes.device_id_error)
         if isinstance(device_id, str):
             if device_id in seen:
-                errors.append(
-                    FieldError((*here, "device_id"), f"repeats device {seen[device_id]}")
-                )
+                errors.append(FieldError((*here, "device_id"), f"repeats device {seen[device_id]}"))
             seen.setdefault(device_id, index)
         check_storage(errors, (*here, "storage_days"), device.get("storage_days"), rules)
         check_coordinates(errors, here, device)
@@ -117,24 +116,31 @@ def device_errors(
 
 
 def location_warnings(
-    data: Mapping[str, Any], devices: Sequence[Any], rules: FieldRules
+    data: Mapping[str, Any],
+    devices: Sequence[Any],
+    rules: FieldRules,
+    *,
+    loc: Loc = ("body",),
+    devices_loc: Loc = ("body", "devices"),
 ) -> list[dict[str, Any]]:
     """Art. 8 places where cameras are forbidden: flagged for police review, not refused."""
     warnings: list[dict[str, Any]] = []
 
     def look(loc: Loc, text: Any) -> None:
         if isinstance(text, str) and (word := rules.forbidden_location(text)) is not None:
-            warnings.append({
-                "code": "art8_forbidden_location",
-                "loc": list(loc),
-                "msg": f"'{word}': cameras are forbidden in such places (Art. 8); "
-                       "flagged for police review",
-            })
+            warnings.append(
+                {
+                    "code": "art8_forbidden_location",
+                    "loc": list(loc),
+                    "msg": f"'{word}': cameras are forbidden in such places (Art. 8); "
+                    "flagged for police review",
+                }
+            )
 
     for field in ("name", "address", "collection_area"):
-        look(("body", field), data.get(field))
+        look((*loc, field), data.get(field))
     for index, device in enumerate(devices):
         if isinstance(device, Mapping):
-            look(("body", "devices", index, "name"), device.get("name"))
-            look(("body", "devices", index, "address"), device.get("address"))
+            look((*devices_loc, index, "name"), device.get("name"))
+            look((*devices_loc, index, "address"), device.get("address"))
     return warnings

@@ -61,12 +61,36 @@ class DeviceType(StrEnum):
 
 # Art. 7 of Decree No. 799: the five place categories and the place types within each.
 PLACE_TYPES: dict[int, tuple[str, ...]] = {
-    1: ("road_section", "boundary_road", "bridge", "tunnel", "underpass", "square",
-        "key_unit_area"),
-    2: ("shopping_centre", "exhibition_centre", "tourist_site", "venue", "education", "medical",
-        "government_service_hall", "park", "public_car_park", "other_gathering"),
-    3: ("port_of_entry", "airport", "passenger_port", "navigation_structure", "railway_station",
-        "coach_station", "urban_rail_station"),
+    1: (
+        "road_section",
+        "boundary_road",
+        "bridge",
+        "tunnel",
+        "underpass",
+        "square",
+        "key_unit_area",
+    ),
+    2: (
+        "shopping_centre",
+        "exhibition_centre",
+        "tourist_site",
+        "venue",
+        "education",
+        "medical",
+        "government_service_hall",
+        "park",
+        "public_car_park",
+        "other_gathering",
+    ),
+    3: (
+        "port_of_entry",
+        "airport",
+        "passenger_port",
+        "navigation_structure",
+        "railway_station",
+        "coach_station",
+        "urban_rail_station",
+    ),
     4: ("passenger_train", "passenger_coach", "urban_rail_vehicle", "passenger_ship"),
     5: ("expressway_service_area", "trunk_road_service_area"),
 }
@@ -74,8 +98,17 @@ ALL_PLACE_TYPES: frozenset[str] = frozenset(t for ts in PLACE_TYPES.values() for
 
 # Fields of a filed system that a change may set (devices change through their own lists).
 CHANGEABLE_FIELDS: tuple[str, ...] = (
-    "name", "place_category", "place_type", "address", "division_code", "longitude", "latitude",
-    "commissioned_on", "storage_days", "collection_area", "outsourced_to",
+    "name",
+    "place_category",
+    "place_type",
+    "address",
+    "division_code",
+    "longitude",
+    "latitude",
+    "commissioned_on",
+    "storage_days",
+    "collection_area",
+    "outsourced_to",
 )
 
 
