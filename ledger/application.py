@@ -414,6 +414,8 @@ class Ledger(Application[UUID]):
             VideoSystem.prepare_filing(fields=fields, devices=devices, rules=rules)
         except ValidationFailed as invalid:
             errors += invalid.errors
+        if {e.loc for e in errors} & {("body", "unit_uscc"), ("body", "division_code")}:
+            raise ValidationFailed(errors)  # a malformed code is a 422, not "not yours"
         channel = self._acting_channel(caller, division_code=fields["division_code"], uscc=uscc)
         if channel is Channel.OFFLINE and paper_form_id is None:
             errors.append(

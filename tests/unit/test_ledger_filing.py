@@ -357,15 +357,6 @@ def test_every_bad_field_is_reported_at_once(app: Ledger, unit: tuple[str, Accou
     }
 
 
-SCOPE_BEFORE_FIELDS = pytest.mark.xfail(
-    strict=True,
-    raises=NotFound,
-    reason="file_system collects prepare_filing's errors but calls _acting_channel before "
-    "raising them, so a malformed unit_uscc or division_code becomes NotFound",
-)
-
-
-@SCOPE_BEFORE_FIELDS
 def test_a_filing_naming_a_malformed_uscc_is_rejected_naming_unit_uscc(
     app: Ledger, unit: tuple[str, Account]
 ) -> None:
@@ -378,7 +369,6 @@ def test_a_filing_naming_a_malformed_uscc_is_rejected_naming_unit_uscc(
     assert locs(rejected.value) == {("body", "unit_uscc")}
 
 
-@SCOPE_BEFORE_FIELDS
 def test_an_officers_filing_naming_a_malformed_division_is_rejected_naming_it(
     app: Ledger, unit: tuple[str, Account]
 ) -> None:
