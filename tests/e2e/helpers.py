@@ -1,0 +1,274 @@
+"""Builders for the HTTP contract tests: valid codes, request bodies, accounts, units, uploads.
+
+Everything here goes through HTTP (shared/contract.md), except police accounts, which the
+contract creates with the command line tool (see `police_token` in conftest). Each builder
+returns something the contract accepts; a test changes one thing to make it wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from ledger.codes import id_card_check_char, uscc_check_char
+
+NANAN = "500108"  # 南岸区, 重庆市
+SHAPINGBA = "500106"  # 沙坪坝区, 重庆市
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PROBLEM_JSON = "application/problem+json"
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+FILING_NUMBER = re.compile(r"^500108-\d{4}-\d{6}$")
+
+_serials = itertools.count(1)
+
+
+def today() -> date:
+    """The calendar date the service counts in (Asia/Shanghai)."""
+    return datetime.now(SHANGHAI).date()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- codes -----------------------------------------------------------------------------------
+
+
+def make_uscc(division_code: str = NANAN) -> str:
+    """A fresh, valid enterprise USCC (registration 9, type 1)."""
+    body = f"91{division_code}MA{next(_serials):07d}"
+    return body + uscc_check_char(body)
+
+
+def bad_uscc(division_code: str = NANAN) -> str:
+    """A USCC of the right shape whose check character is wrong."""
+    good = make_uscc(division_code)
+    wrong = "0" if good[-1] != "0" else "1"
+    return good[:-1] + wrong
+
+
+def make_id_card(birth: str = "19850312") -> str:
+    body = f"{NANAN}{birth}{next(_serials) % 1000:03d}"
+    return body + id_card_check_char(body)
+
+
+def make_device_id(serial: int, division_code: str = NANAN) -> str:
+    """A GB/T 28181 camera ID: centre 8 + industry 2 + type 131 + network 1 + serial 6."""
+    return f"{division_code}00" + "00" + "131" + "0" + f"{serial:06d}"
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+def assert_problem(response: Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with `status`; returns its body."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].split(";")[0].strip() == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    for member in ("type", "title", "status", "detail"):
+        assert member in body, (member, body)
+    assert body["status"] == status
+    return body
+
+
+def error_locs(problem: dict[str, Any]) -> list[list[Any]]:
+    return [list(e["loc"]) for e in problem.get("errors", [])]
+
+
+def names_field(problem: dict[str, Any], *loc: Any) -> bool:
+    """Some error's `loc` ends with `loc` (e.g. "storage_days" or "devices", 0, "device_id")."""
+    wanted = list(loc)
+    return any(found[-len(wanted) :] == wanted for found in error_locs(problem))
+
+
+# --- accounts and units ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitAccount:
+    """A unit-side account; `uscc` is its unit's when it has registered one."""
+
+    account_id: str
+    token: str
+    uscc: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return auth(self.token)
+
+
+def unit_body(uscc: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "uscc": uscc,
+        "name": "重庆南坪商业管理有限公司",
+        "unit_type": "enterprise",
+        "address": "重庆市南岸区南坪西路1号",
+        "division_code": NANAN,
+        "legal_representative": "张三",
+        "contact_name": "李四",
+        "contact_phone": "023-62881234",
+        "acknowledged_instructions": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def open_legal_person(client: TestClient, uscc: str | None = None) -> UnitAccount:
+    """POST /v1/accounts for a legal person; the unit is not registered yet."""
+    uscc = uscc or make_uscc()
+    response = client.post(
+        "/v1/accounts",
+        json={
+            "kind": "legal_person",
+            "name": "重庆南坪商业管理有限公司",
+            "phone": "13800138000",
+            "uscc": uscc,
+        },
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    return UnitAccount(account_id=created["account_id"], token=created["token"], uscc=uscc)
+
+
+def open_person(client: TestClient, name: str = "王五") -> UnitAccount:
+    """POST /v1/accounts for a person (an agent-to-be); `uscc` is empty."""
+    response = client.post(
+        "/v1/accounts",
+        json={"kind": "person", "name": name, "phone": "13912345678", "id_number": make_id_card()},
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    return UnitAccount(account_id=created["account_id"], token=created["token"], uscc="")
+
+
+def register_unit(client: TestClient, token: str, uscc: str, **overrides: Any) -> Response:
+    return client.post("/v1/units", json=unit_body(uscc, **overrides), headers=auth(token))
+
+
+def unit_account(client: TestClient, uscc: str | None = None) -> UnitAccount:
+    """A legal-person account with its unit registered (no letter needed)."""
+    account = open_legal_person(client, uscc)
+    response = register_unit(client, account.token, account.uscc)
+    assert response.status_code == 201, response.text
+    return account
+
+
+# --- attachments -----------------------------------------------------------------------------
+
+
+def pdf_of_size(size: int) -> bytes:
+    assert size >= len(PDF)
+    return PDF + b"%" * (size - len(PDF))
+
+
+def upload(
+    client: TestClient,
+    token: str,
+    content: bytes = PDF,
+    filename: str = "letter.pdf",
+    media_type: str = "application/pdf",
+) -> Response:
+    return client.post(
+        "/v1/attachments", files={"file": (filename, content, media_type)}, headers=auth(token)
+    )
+
+
+def upload_pdf(client: TestClient, token: str, content: bytes = PDF) -> str:
+    """Uploads a small PDF; returns its attachment_id."""
+    response = upload(client, token, content)
+    assert response.status_code == 201, response.text
+    return str(response.json()["attachment_id"])
+
+
+# --- systems ---------------------------------------------------------------------------------
+
+
+def device(serial: int, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "device_id": make_device_id(serial),
+        "name": f"南坪广场{serial}号摄像机",
+        "address": "重庆市南岸区南坪西路1号广场",
+        "longitude": 106.57,
+        "latitude": 29.53,
+        "device_type": "fixed_bullet",
+        "indoor": False,
+        "face_capture": False,
+        "storage_days": 90,
+    }
+    body.update(overrides)
+    return body
+
+
+def filing_body(uscc: str, devices: int = 2, **overrides: Any) -> dict[str, Any]:
+    """A complete, valid filing of a system with `devices` cameras, put into use 5 days ago."""
+    body: dict[str, Any] = {
+        "unit_uscc": uscc,
+        "name": "南坪商圈视频监控系统",
+        "place_category": 2,
+        "place_type": "shopping_centre",
+        "address": "重庆市南岸区南坪西路1号",
+        "division_code": NANAN,
+        "longitude": 106.57,
+        "latitude": 29.53,
+        "commissioned_on": (today() - timedelta(days=5)).isoformat(),
+        "storage_days": 90,
+        "collection_area": "商场出入口及广场",
+        "devices": [device(i) for i in range(1, devices + 1)],
+        "acknowledged_instructions": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def file_system(client: TestClient, token: str, body: dict[str, Any], **headers: str) -> Response:
+    return client.post("/v1/systems", json=body, headers={**auth(token), **headers})
+
+
+def filed(client: TestClient, account: UnitAccount, devices: int = 2, **overrides: Any) -> Response:
+    """Files a valid system online for `account`'s unit; asserts 201."""
+    response = file_system(client, account.token, filing_body(account.uscc, devices, **overrides))
+    assert response.status_code == 201, response.text
+    return response
+
+
+def change_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "effective_on": today().isoformat(),
+        "reason": "系统名称变更",
+        "changes": changes,
+    }
+
+
+def change(
+    client: TestClient,
+    token: str,
+    system_id: str,
+    body: dict[str, Any],
+    if_match: str | None,
+) -> Response:
+    headers = auth(token)
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return client.post(f"/v1/systems/{system_id}/changes", json=body, headers=headers)
+
+
+def cancel(client: TestClient, token: str, system_id: str, if_match: str) -> Response:
+    return client.post(
+        f"/v1/systems/{system_id}/cancellation",
+        json={"effective_on": today().isoformat(), "reason": "系统停止使用"},
+        headers={**auth(token), "If-Match": if_match},
+    )
+
+
+def list_systems(client: TestClient, token: str, **params: Any) -> dict[str, Any]:
+    response = client.get("/v1/systems", params=params, headers=auth(token))
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
