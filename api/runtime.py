@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
-from api.embedded import start_embedded_postgres
+from api.embedded import start_embedded_postgres, stop_embedded_postgres
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.rules import Rules, load_rules
@@ -23,6 +24,10 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     return start_embedded_postgres(settings.data_dir / "postgres")
+
+
+def embedded_dir(settings: Settings) -> Path | None:
+    return None if settings.database_url else settings.data_dir / "postgres"
 
 
 def eventsourcing_env(url: str, settings: Settings) -> dict[str, str]:
@@ -53,6 +58,7 @@ class Runtime:
     status_view: StatusView
     settings_read_wait: float = 5.0
     runners: list[BatchRunner] = field(default_factory=list)
+    embedded: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start_projections(self) -> None:
@@ -80,6 +86,9 @@ class Runtime:
             runner.stop()
         self.ledger.close()
         self.status_view.datastore.close()
+        if self.embedded is not None:
+            # Let go of the embedded server; it stops when no other process holds it.
+            stop_embedded_postgres(self.embedded)
 
 
 def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
@@ -95,6 +104,7 @@ def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
         rules=rules,
         status_view=view,
         settings_read_wait=settings.read_wait_seconds,
+        embedded=embedded_dir(settings),
     )
     if projections:
         runtime.runners.append(

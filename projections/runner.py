@@ -22,6 +22,8 @@ from psycopg.sql import SQL, Identifier
 
 PAGE_SIZE = 1000
 IDLE_WAIT_SECONDS = 1.0
+# The listener checks for stop this often; short, so shutting down (and tests) stay quick.
+LISTEN_POLL_SECONDS = 0.1
 
 
 class BatchProjection(Protocol):
@@ -126,7 +128,7 @@ class BatchRunner:
                 with psycopg.connect(self._conninfo(), autocommit=True) as conn:
                     conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=IDLE_WAIT_SECONDS, stop_after=1):
+                        for _ in conn.notifies(timeout=LISTEN_POLL_SECONDS, stop_after=1):
                             self._wake.set()
             except psycopg.OperationalError:
                 # The database went away; the runner polls meanwhile. Try again shortly.
