@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -13,12 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from api import logs, problems
 from api.auth import Authenticator
 from api.deps import today
-from api.problems import problem_response
+from api.problems import Problem, problem_response
 from api.routes import accounts, systems
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from ledger import codes
+from ledger.accounts import Account
+from ledger.errors import LedgerError
 from ledger.validation import device_errors, system_field_errors
-from ledger.values import FieldError
+from ledger.values import FieldError, Role
 
 READY_MAX_LAG = 1000
 
@@ -34,6 +38,86 @@ def _system_semantics(request: Request, body: Any) -> list[FieldError]:
     devices = body.get("devices")
     if isinstance(devices, list):
         errors += device_errors(devices, rules)
+    return errors
+
+
+def _caller_or_none(request: Request) -> Account | None:
+    try:
+        account: Account = request.app.state.authenticator.account(request)
+    except Problem:
+        return None
+    return account
+
+
+def _code_errors(body: Any, checks: dict[str, Callable[[str], str | None]]) -> list[FieldError]:
+    return [
+        FieldError(("body", field), msg)
+        for field, check in checks.items()
+        if isinstance(body.get(field), str) and (msg := check(body[field])) is not None
+    ]
+
+
+def _unit_semantics(request: Request, body: Any) -> list[FieldError]:
+    """The unit's code checks and the letter rule, for a body that failed its schema."""
+    errors = _code_errors(
+        body,
+        {
+            "uscc": codes.uscc_error,
+            "division_code": codes.division_code_error,
+            "contact_phone": codes.phone_error,
+        },
+    )
+    caller = _caller_or_none(request)
+    uscc = body.get("uscc")
+    own = (
+        caller is not None
+        and caller.role is Role.LEGAL_PERSON
+        and isinstance(uscc, str)
+        and caller.uscc == codes.normalise_uscc(uscc)
+    )
+    if caller is not None and not own and body.get("authorization_letter_id") is None:
+        errors.append(
+            FieldError(
+                ("body", "authorization_letter_id"),
+                "an authorisation letter is required unless the unit's own "
+                "legal-person account registers it",
+            )
+        )
+    return errors
+
+
+def _account_semantics(request: Request, body: Any) -> list[FieldError]:
+    return _code_errors(
+        body,
+        {
+            "phone": codes.phone_error,
+            "uscc": codes.uscc_error,
+            "id_number": lambda value: codes.id_card_error(value, today=today()),
+        },
+    )
+
+
+def _change_semantics(request: Request, body: Any) -> list[FieldError]:
+    """The domain's checks on a change, against the system as filed when the caller may see it."""
+    rt: Runtime = request.app.state.runtime
+    rules = rt.ledger.field_rules(today())
+    changes = body.get("changes") if isinstance(body.get("changes"), dict) else {}
+    filed: dict[str, Any] = {}
+    caller = _caller_or_none(request)
+    try:
+        system_id = UUID(str(request.path_params.get("system_id")))
+        if caller is not None:
+            filed = dict(rt.ledger.system_for(caller, system_id).fields)
+    except (ValueError, LedgerError):
+        filed = {}
+    errors = [
+        FieldError(("body", "changes", *e.loc[1:]), e.msg)
+        for e in system_field_errors({**filed, **changes}, rules)
+        if e.loc[-1] in changes or (e.loc[-1] == "place_type" and "place_category" in changes)
+    ]
+    added = body.get("devices_added")
+    if isinstance(added, list):
+        errors += device_errors(added, rules, loc=("body", "devices_added"))
     return errors
 
 
@@ -64,7 +148,15 @@ def create_app(
         summary="Filing ledger for public security video systems (公共安全视频图像信息系统备案)",
         lifespan=lifespan,
     )
-    problems.install(app, {("POST", "/v1/systems"): _system_semantics})
+    problems.install(
+        app,
+        {
+            ("POST", "/v1/systems"): _system_semantics,
+            ("POST", "/v1/units"): _unit_semantics,
+            ("POST", "/v1/accounts"): _account_semantics,
+            ("POST", "/v1/systems/{system_id}/changes"): _change_semantics,
+        },
+    )
     app.include_router(accounts.router)
     app.include_router(systems.router)
     _install_operations(app)

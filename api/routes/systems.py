@@ -81,7 +81,7 @@ def file_system(
     """Files a system: online by a unit's account, offline by an officer (with the paper
     form's scan as `paper_form_id`). Naming `discovered_system_id` files a discovered system."""
     fields = body.model_dump(
-        include=set(body.model_fields)
+        include=set(SystemCreate.model_fields)
         - {
             "devices",
             "device_sheet_id",

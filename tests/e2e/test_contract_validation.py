@@ -288,14 +288,6 @@ def test_every_error_is_problem_json_with_type_title_status_detail(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "POST /v1/units: a structurally bad body (missing name) gets only pydantic's "
-        "errors; the code checks (uscc, contact_phone, division_code, letter) are skipped "
-        "because api/app.py:67 registers semantic checks for POST /v1/systems only"
-    ),
-)
 def test_a_unit_body_with_several_bad_fields_names_them_all(
     client: TestClient, runtime: Runtime
 ) -> None:
@@ -319,14 +311,6 @@ def test_a_unit_body_with_several_bad_fields_names_them_all(
     assert runtime.head() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "POST /v1/systems/{id}/changes: a structurally bad body (no effective_on) gets "
-        "only pydantic's errors; no semantic check is registered for the route "
-        "(api/app.py:67)"
-    ),
-)
 def test_a_change_with_several_bad_fields_names_them_all(
     client: TestClient, runtime: Runtime, owner: UnitAccount
 ) -> None:
@@ -373,14 +357,6 @@ def test_a_change_with_several_semantically_bad_fields_names_them_all(
     assert runtime.head() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "POST /v1/accounts: a structurally bad body (no name) gets only pydantic's "
-        "errors; phone and uscc checks live in Ledger.open_account and are never reached "
-        "(api/app.py:67)"
-    ),
-)
 def test_an_account_body_with_several_bad_fields_names_them_all(
     client: TestClient, runtime: Runtime
 ) -> None:
