@@ -26,25 +26,13 @@ from ledger.values import (
     Actor,
     Channel,
     Device,
-    DeviceType,
     FieldError,
     SystemStatus,
 )
 
 
 def _device(key: str, data: Mapping[str, Any]) -> Device:
-    return Device(
-        key=key,
-        device_id=data.get("device_id"),
-        name=data["name"],
-        address=data["address"],
-        longitude=data.get("longitude"),
-        latitude=data.get("latitude"),
-        device_type=DeviceType(data["device_type"]),
-        indoor=bool(data["indoor"]),
-        face_capture=bool(data["face_capture"]),
-        storage_days=int(data["storage_days"]),
-    )
+    return Device.from_dict({**data, "key": key})
 
 
 class VideoSystem(Aggregate):
