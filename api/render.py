@@ -81,7 +81,6 @@ def history(events: list[Any], event_hash: Any) -> list[dict[str, Any]]:
     """Every event of one system, in order, with the diff of each change."""
     items = []
     state: dict[str, Any] = {}
-    devices: dict[str, Any] = {}
     for event in events:
         kind = type(event).__name__
         data = {
@@ -113,12 +112,8 @@ def history(events: list[Any], event_hash: Any) -> list[dict[str, Any]]:
                     "removed": list(event.devices_removed),
                 }
             state.update(event.changes)
-            for key in event.devices_removed:
-                devices.pop(key, None)
-            devices.update({d.key: d for d in event.devices_added})
         elif isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
             state.update(event.filing)
-            devices = {d.key: d for d in event.devices}
         elif isinstance(event, VideoSystem.Discovered):
             state.update(event.facts)
         actor = event.actor

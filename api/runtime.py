@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -59,7 +58,6 @@ class Runtime:
     settings_read_wait: float = 5.0
     runners: list[BatchRunner] = field(default_factory=list)
     embedded: Path | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start_projections(self) -> None:
         for runner in self.runners:
