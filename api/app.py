@@ -135,7 +135,7 @@ def create_app(
         app.state.authenticator = Authenticator(rt.ledger)
         if owned:
             rt.start_projections()
-        logs.log.info("started", projections=[r.projection.name for r in rt.runners])
+        logs.log.info("started", projections=[r.name for r in rt.runners])
         try:
             yield
         finally:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 from api.embedded import start_embedded_postgres, stop_embedded_postgres
 from api.settings import Settings
 from ledger.application import Ledger
-from ledger.rules import Rules, load_rules
-from projections.runner import BatchRunner
-from projections.status import StatusProjection, StatusView
+from ledger.rules import Rules, calendar_version, rules_from_text, rules_text
+from projections.base import ViewRecorder, physical_prefix
+from projections.catalog import VIEWS
+from projections.registry import Registry
+from projections.runner import BatchRunner, ViewSlot
+
+# The view whose rules system responses use (due dates, lateness), so both always agree.
+RULES_VIEW = "overdue"
+# Views keep few connections: one writer thread each, plus a spare for a rebuild switch.
+VIEW_POOL_SIZE = 2
+WAIT_POLL_SECONDS = 0.05
 
 
 def database_url(settings: Settings) -> str:
@@ -32,7 +43,7 @@ def embedded_dir(settings: Settings) -> Path | None:
 def eventsourcing_env(url: str, settings: Settings) -> dict[str, str]:
     """The library's POSTGRES_* settings for `url` (a socket directory is a valid host)."""
     params = conninfo_to_dict(url)
-    env = {
+    return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "CREATE_TABLE": "y",
         "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
@@ -46,31 +57,94 @@ def eventsourcing_env(url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "5",
     }
-    return env
 
 
 @dataclass
 class Runtime:
     url: str
+    env: dict[str, str]
     ledger: Ledger
-    rules: Rules
-    status_view: StatusView
+    registry: Registry
+    reads: PostgresDatastore
+    configured_rules: str
+    slots: dict[str, ViewSlot] = field(default_factory=dict)
     settings_read_wait: float = 5.0
     runners: list[BatchRunner] = field(default_factory=list)
     embedded: Path | None = None
+
+    # --- views ------------------------------------------------------------------------------
+    def open_view(self, kind: type[ViewRecorder], generation: int, rules: Rules) -> ViewRecorder:
+        """One generation of a view, its tables created if new, applying `rules`."""
+        env = {**self.env, "POSTGRES_POOL_SIZE": str(VIEW_POOL_SIZE), "POSTGRES_MAX_OVERFLOW": "2"}
+        factory = InfrastructureFactory.construct(
+            Environment(physical_prefix(kind.name, generation), env)
+        )
+        view = cast(ViewRecorder, factory.tracking_recorder(kind))
+        view.rules = rules
+        return view
+
+    def _slot(self, kind: type[ViewRecorder]) -> ViewSlot:
+        entry = self.registry.get(kind.name)
+        if entry is None:
+            first = self.open_view(kind, 1, _rules(self.configured_rules))
+            entry = self.registry.ensure(
+                kind.name,
+                rules_toml=self.configured_rules,
+                calendar_version=calendar_version(),
+                bind=first.bind_readers(),
+            )
+            if entry.generation != 1:  # another process created the row meanwhile
+                first.datastore.close()
+                first = self.open_view(kind, entry.generation, entry.rules)
+            view = first
+        else:
+            view = self.open_view(kind, entry.generation, entry.rules)
+        return ViewSlot(
+            name=kind.name,
+            open=lambda generation, rules: self.open_view(kind, generation, rules),
+            registry=self.registry,
+            view=view,
+        )
+
+    @property
+    def rules(self) -> Rules:
+        """The rules of the live overdue view (the status view's before that one exists)."""
+        slot = self.slots.get(RULES_VIEW) or self.slots["status"]
+        slot.refresh(max_age=1.0)
+        return slot.rules
+
+    @property
+    def status_view(self) -> ViewRecorder:
+        return self.slots["status"].view
 
     def start_projections(self) -> None:
         for runner in self.runners:
             runner.start()
 
-    def wait_for_views(self, position: int, timeout: float) -> bool:
-        """True once the status view has processed `position`."""
-        if self.runners:
-            return self.runners[0].wait(position, timeout)
-        try:
-            self.status_view.wait(self.ledger.name, position, timeout=timeout)
-        except TimeoutError:
-            return False
+    def runner(self, name: str) -> BatchRunner | None:
+        return next((r for r in self.runners if r.name == name), None)
+
+    def view_position(self, name: str) -> int:
+        slot = self.slots[name]
+        slot.refresh()
+        return slot.view.max_tracking_id(self.ledger.name) or 0
+
+    def wait_for_views(
+        self, position: int, timeout: float, names: Iterable[str] = ("status",)
+    ) -> bool:
+        """True once the named views have processed `position`."""
+        deadline = time.monotonic() + timeout
+        for name in names:
+            runner = self.runner(name)
+            if runner is not None:
+                if not runner.wait(position, max(deadline - time.monotonic(), 0.0)):
+                    return False
+                continue
+            # No runner here (`serve --no-projections`): another process keeps the view.
+            while self.view_position(name) < position:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(WAIT_POLL_SECONDS)
         return True
 
     def head(self) -> int:
@@ -83,29 +157,41 @@ class Runtime:
         for runner in self.runners:
             runner.stop()
         self.ledger.close()
-        self.status_view.datastore.close()
+        for slot in self.slots.values():
+            slot.view.datastore.close()
+        self.reads.close()
         if self.embedded is not None:
             # Let go of the embedded server; it stops when no other process holds it.
             stop_embedded_postgres(self.embedded)
 
 
+def _rules(text: str) -> Rules:
+    return rules_from_text(text, source="the configured rules")
+
+
 def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
     url = database_url(settings)
     env = eventsourcing_env(url, settings)
-    rules = load_rules(settings.rules)
-    ledger = Ledger(env=env, rules=rules)
-    factory = InfrastructureFactory.construct(Environment(StatusProjection.name, env))
-    view = cast(StatusView, factory.tracking_recorder(StatusView))
+    configured = rules_text(settings.rules)
+    ledger = Ledger(env=env, rules=_rules(configured))
+    factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))
+    reads = factory.datastore
     runtime = Runtime(
         url=url,
+        env=env,
         ledger=ledger,
-        rules=rules,
-        status_view=view,
+        registry=Registry(reads),
+        reads=reads,
+        configured_rules=configured,
         settings_read_wait=settings.read_wait_seconds,
         embedded=embedded_dir(settings),
     )
+    for kind in VIEWS.values():
+        runtime.slots[kind.name] = runtime._slot(kind)
     if projections:
-        runtime.runners.append(
-            BatchRunner(app=ledger, projection=StatusProjection(view), conninfo=lambda: url)
-        )
+        runtime.runners = [
+            BatchRunner(app=ledger, slot=slot, conninfo=lambda: url)
+            for slot in runtime.slots.values()
+        ]
     return runtime
+

@@ -59,19 +59,38 @@ class Deadline:
 # --- Loading ---------------------------------------------------------------------------------
 
 
-def load_rules(path: str | Path | None = None) -> Rules:
-    """Read rules from a TOML file; None reads the built-in ``rules.toml`` shipped with ledger."""
+def rules_text(path: str | Path | None = None) -> str:
+    """The text of a rules file; None gives the built-in ``rules.toml`` shipped with ledger."""
     if path is None:
-        name = f"built-in {_BUILTIN_RULES}"
         raw = resources.files("ledger").joinpath(_BUILTIN_RULES).read_bytes()
     else:
-        name = str(path)
         raw = _read_file(Path(path))
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RulesError(f"rules file {name} is not valid TOML: {exc}") from exc
-    return _build_rules(_Source(name, data), hashlib.sha256(raw).hexdigest()[:_DIGEST_LENGTH])
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"rules file {path or _BUILTIN_RULES} is not UTF-8: {exc}") from exc
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    """Read rules from a TOML file; None reads the built-in ``rules.toml`` shipped with ledger."""
+    name = f"built-in {_BUILTIN_RULES}" if path is None else str(path)
+    return rules_from_text(rules_text(path), source=name)
+
+
+def rules_from_text(text: str, *, source: str) -> Rules:
+    """Rules from the text of a rules file (as views store it); ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"rules file {source} is not valid TOML: {exc}") from exc
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_LENGTH]
+    return _build_rules(_Source(source, data), digest)
+
+
+def calendar_version() -> str:
+    """The installed holiday calendar and the last year it covers, e.g. ``1.11.0 (2026)``."""
+    version = getattr(chinese_calendar, "__version__", "unknown")
+    return f"{version} ({_calendar_years()[1]})"
 
 
 def _read_file(path: Path) -> bytes:

@@ -1,18 +1,24 @@
-"""Runs projections over the ledger's log in batches.
+"""Keeps views up to date with the ledger's log, a page of events per transaction.
 
 The library's stock `ProjectionRunner` commits once per event (about 1,000 events/s here); this
 runner reads the log in pages and commits each page's rows with its last position in one
 transaction (about ten times faster on catch-up), then waits on the event table's NOTIFY
-channel for new commits. One thread per projection; an error stops that projection, is kept,
-and is surfaced by `health()`.
+channel for new commits. Before each page it asks the registry which generation of its view is
+live, and follows a switch made by a rebuild in another process.
+
+Each page commits only if the view still stands where the page starts (checked under an
+advisory lock in the same transaction), so a rebuild and a server, or two servers, can work on
+one generation without applying any event twice. One thread per view; an error stops that view,
+is kept, and is surfaced by `health()`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 from eventsourcing.application import Application
@@ -20,21 +26,67 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from ledger.rules import Rules
+from projections.base import Batch, ViewRecorder
+from projections.registry import Registry
+
 PAGE_SIZE = 1000
 IDLE_WAIT_SECONDS = 1.0
 # The listener checks for stop this often; short, so shutting down (and tests) stay quick.
 LISTEN_POLL_SECONDS = 0.1
+# How long a reader may go on seeing the previous generation's rules after a switch.
+REGISTRY_MAX_AGE_SECONDS = 1.0
 
 
-class BatchProjection(Protocol):
+class PositionMoved(Exception):
+    """Another process applied events to this generation first; re-read and go on."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"the view is at {position}")
+        self.position = position
+
+
+def apply_batch(view: ViewRecorder, batch: Batch, application_name: str) -> None:
+    """Writes one batch and its last position in one transaction, if the view is where the
+    batch starts; otherwise raises PositionMoved and writes nothing."""
+    with view.datastore.transaction(commit=True) as curs:
+        at = view.position_lock(curs)
+        if at != batch.start:
+            raise PositionMoved(at)
+        view.apply(curs, batch)
+        view._insert_tracking(curs, Tracking(application_name, batch.last))
+
+
+@dataclass
+class ViewSlot:
+    """The live generation of one view in this process, swapped when the registry moves."""
+
     name: str
+    open: Callable[[int, Rules], ViewRecorder]
+    registry: Registry
+    view: ViewRecorder
+    checked_at: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def view(self) -> Any: ...
+    def rules(self) -> Rules:
+        assert self.view.rules is not None
+        return self.view.rules
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None: ...
-
-    def system_ids(self, events: list[Any]) -> list[Any]: ...
+    def refresh(self, max_age: float = 0.0) -> bool:
+        """Follows a switch to another generation; True when it moved."""
+        if time.monotonic() - self.checked_at < max_age:
+            return False
+        with self._lock:
+            self.checked_at = time.monotonic()
+            generation = self.registry.generation(self.name)
+            if generation is None or generation == self.view.generation:
+                return False
+            entry = self.registry.get(self.name)
+            assert entry is not None
+            old, self.view = self.view, self.open(entry.generation, entry.rules)
+        old.datastore.close()
+        return True
 
 
 @dataclass
@@ -45,20 +97,21 @@ class RunnerState:
 
 
 class BatchRunner:
-    """Keeps one projection's view up to date with an application's log."""
+    """Keeps one view up to date with an application's log."""
 
     def __init__(
         self,
         *,
         app: Application[Any],
-        projection: BatchProjection,
+        slot: ViewSlot,
         conninfo: Callable[[], str],
         page_size: int = PAGE_SIZE,
+        follow_registry: bool = True,
     ) -> None:
         self.app = app
-        self.projection = projection
-        self.view: Any = projection.view
+        self.slot = slot
         self.page_size = page_size
+        self.follow_registry = follow_registry
         self._conninfo = conninfo
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -66,12 +119,18 @@ class BatchRunner:
         self._advanced = threading.Condition()
         self._threads: list[threading.Thread] = []
 
+    @property
+    def name(self) -> str:
+        return self.slot.name
+
+    @property
+    def view(self) -> ViewRecorder:
+        return self.slot.view
+
     def start(self) -> None:
         self.state.position = self.view.max_tracking_id(self.app.name) or 0
         for target in (self._listen, self._run):
-            thread = threading.Thread(
-                target=target, name=f"projection-{self.projection.name}", daemon=True
-            )
+            thread = threading.Thread(target=target, name=f"view-{self.name}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -81,43 +140,64 @@ class BatchRunner:
         for thread in self._threads:
             thread.join(timeout)
 
-    def catch_up(self) -> int:
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Processes every event now in the log; returns how many it processed."""
+        self.state.position = self.view.max_tracking_id(self.app.name) or 0
         processed = 0
         while True:
             count = self._step()
+            if count < 0:
+                continue
             processed += count
+            if progress is not None:
+                progress(self.state.position)
             if count < self.page_size:
                 return processed
 
     def _step(self) -> int:
-        recorder = self.app.recorder
-        notifications = recorder.select_notifications(
+        """Applies the next page; returns how many events it held, or -1 when another process
+        had moved the view on (nothing written; the next step starts from there)."""
+        if self.follow_registry and self.slot.refresh():
+            self._moved(self.view.max_tracking_id(self.app.name) or 0)
+        notifications = self.app.recorder.select_notifications(
             start=self.state.position, limit=self.page_size, inclusive_of_start=False
         )
         if not notifications:
             return 0
         events = [self.app.mapper.to_domain_event(n) for n in notifications]
-        last = Tracking(self.app.name, notifications[-1].id)
-        with self.view.batch(last, self.projection.system_ids(events)):
-            for notification, event in zip(notifications, events, strict=True):
-                self.projection.process_event(event, Tracking(self.app.name, notification.id))
+        batch = Batch(start=self.state.position, notifications=notifications, events=events)
+        try:
+            apply_batch(self.view, batch, self.app.name)
+        except PositionMoved as moved:
+            self._moved(moved.position)
+            return -1  # not idle: go round again from where the view stands
+        self._moved(batch.last)
+        return len(batch)
+
+    def _moved(self, position: int) -> None:
         with self._advanced:
-            self.state.position = last.notification_id
+            self.state.position = position
             self._advanced.notify_all()
-        return len(notifications)
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
                 self._wake.clear()
-                if self._step() == self.page_size:
+                try:
+                    if self._step() in (self.page_size, -1):
+                        continue
+                except psycopg.errors.UndefinedTable:
+                    # A rebuild switched generations and dropped ours mid-page: follow it.
+                    if not self.slot.refresh():
+                        raise
                     continue
                 self.state.caught_up.set()
                 self._wake.wait(IDLE_WAIT_SECONDS)
         except BaseException as error:  # kept for health(); the thread ends
             self.state.error = error
             self._stop.set()
+            with self._advanced:
+                self._advanced.notify_all()
 
     def _listen(self) -> None:
         """Wakes the runner on each commit to the events table (NOTIFY from the recorder)."""
@@ -147,10 +227,13 @@ class BatchRunner:
 
     def health(self) -> dict[str, Any]:
         head = self.app.recorder.max_notification_id() or 0
+        rules = self.view.rules
         return {
-            "name": self.projection.name,
+            "name": self.name,
+            "generation": self.view.generation,
             "position": self.state.position,
             "head": head,
             "lag": max(head - self.state.position, 0),
+            "rules_version": rules.version if rules else None,
             "error": repr(self.state.error) if self.state.error else None,
         }

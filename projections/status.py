@@ -7,22 +7,18 @@ crash changes nothing and each event counts exactly once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.projection import Projection
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 
 from ledger.systems import VideoSystem
 from ledger.units import Unit
+from projections.base import Batch, ViewRecorder
 from projections.documents import fold
 
 _INDEXED = (
@@ -36,85 +32,74 @@ _INDEXED = (
 )
 
 
-class StatusView(PostgresTrackingRecorder):
-    """Tables `<name>_systems` and `<name>_agents` beside the tracking table `<name>_tracking`."""
+class StatusView(ViewRecorder):
+    """Every system's current document (with a few indexed columns), and the unit agents."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        prefix = self.tracking_table_name.removesuffix("_tracking")
-        self.systems = Identifier(f"{prefix}_systems")
-        self.agents = Identifier(f"{prefix}_agents")
-        self._curs: Cursor[DictRow] | None = None
-        self._docs: dict[UUID, dict[str, Any] | None] = {}
-        self.sql_create_statements += [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {t} ("
-                " system_id uuid PRIMARY KEY, first_position bigint NOT NULL,"
-                " filing_number text, unit_uscc text, name text, address text,"
-                " division_code text NOT NULL, status text NOT NULL, place_category int,"
-                " doc jsonb NOT NULL)"
-            ).format(t=self.systems),
-            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (division_code, first_position)").format(
-                i=Identifier(f"{prefix}_systems_division"), t=self.systems
-            ),
-            SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (unit_uscc, first_position)").format(
-                i=Identifier(f"{prefix}_systems_unit"), t=self.systems
-            ),
-            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {i} ON {t} (first_position)").format(
-                i=Identifier(f"{prefix}_systems_position"), t=self.systems
-            ),
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {t} ("
-                " unit_uscc text NOT NULL, account_id text NOT NULL,"
-                " PRIMARY KEY (account_id, unit_uscc))"
-            ).format(t=self.agents),
-        ]
+    name = "status"
+    tables = {  # noqa: RUF012 - class-level schema
+        "systems": "system_id uuid PRIMARY KEY, first_position bigint NOT NULL,"
+        " filing_number text, unit_uscc text, name text, address text,"
+        " division_code text NOT NULL, status text NOT NULL, place_category int,"
+        " doc jsonb NOT NULL",
+        "agents": "unit_uscc text NOT NULL, account_id text NOT NULL,"
+        " PRIMARY KEY (account_id, unit_uscc)",
+    }
+    indexes = {  # noqa: RUF012
+        "systems_division": ("systems", "division_code, first_position"),
+        "systems_unit": ("systems", "unit_uscc, first_position"),
+        "systems_position": ("systems", "first_position"),
+    }
+    unique_indexes = frozenset({"systems_position"})
 
-    # --- writing, one batch per transaction -------------------------------------------------
-    @contextmanager
-    def batch(self, tracking: Tracking, system_ids: Sequence[UUID]) -> Iterator[None]:
-        """Collects the batch's writes and commits them with `tracking` in one transaction."""
-        with self.datastore.transaction(commit=True) as curs:
-            self._curs = curs
-            self._docs = {}
-            if system_ids:
-                curs.execute(
-                    SQL("SELECT system_id, doc FROM {t} WHERE system_id = ANY(%s)").format(
-                        t=self.systems
-                    ),
-                    (list(system_ids),),
-                )
-                self._docs = {row["system_id"]: row["doc"] for row in curs.fetchall()}
-            self._positions: dict[UUID, int] = {}
-            try:
-                yield
-                self._flush(curs)
-                self._insert_tracking(curs, tracking)
-            finally:
-                self._curs = None
-
-    def fold_system(self, event: Any, position: int) -> None:
-        system_id = event.originator_id
-        self._docs[system_id] = fold(self._docs.get(system_id), event)
-        self._positions.setdefault(system_id, position)
-
-    def add_agent(self, uscc: str, account_id: str) -> None:
-        assert self._curs is not None
-        self._curs.execute(
-            SQL("INSERT INTO {t} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(t=self.agents),
-            (uscc, account_id),
+    def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
+        """Folds the batch's system events into their documents; records new agents."""
+        system_ids = list(
+            {e.originator_id for e in batch.events if isinstance(e, VideoSystem.Event)}
         )
+        docs: dict[UUID, dict[str, Any] | None] = {}
+        if system_ids:
+            curs.execute(
+                SQL("SELECT system_id, doc FROM {t} WHERE system_id = ANY(%s)").format(
+                    t=self.table("systems")
+                ),
+                (system_ids,),
+            )
+            docs = {row["system_id"]: row["doc"] for row in curs.fetchall()}
+        positions: dict[UUID, int] = {}
+        agents: list[tuple[str, str]] = []
+        for notification, event in zip(batch.notifications, batch.events, strict=True):
+            if isinstance(event, VideoSystem.Event):
+                docs[event.originator_id] = fold(docs.get(event.originator_id), event)
+                positions.setdefault(event.originator_id, notification.id)
+            elif isinstance(event, Unit.Registered) and event.actor.role.is_unit_side:
+                agents.append((event.uscc, event.actor.account_id))
+            elif isinstance(event, Unit.AgentAuthorised):
+                assert event.actor.on_behalf_of is not None
+                agents.append((event.actor.on_behalf_of, event.account_id))
+        if agents:
+            curs.executemany(
+                SQL("INSERT INTO {t} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
+                    t=self.table("agents")
+                ),
+                agents,
+            )
+        self._write_docs(curs, docs, positions)
 
-    def _flush(self, curs: Cursor[DictRow]) -> None:
+    def _write_docs(
+        self,
+        curs: Cursor[DictRow],
+        docs: dict[UUID, dict[str, Any] | None],
+        positions: dict[UUID, int],
+    ) -> None:
         rows = [
             (
                 system_id,
-                self._positions.get(system_id, 0),
+                positions[system_id],
                 *(doc.get(column) for column in _INDEXED),
                 json.dumps(doc, ensure_ascii=False),
             )
-            for system_id, doc in self._docs.items()
-            if doc is not None and system_id in self._positions
+            for system_id, doc in docs.items()
+            if doc is not None and system_id in positions
         ]
         if not rows:
             return
@@ -122,52 +107,20 @@ class StatusView(PostgresTrackingRecorder):
         updates = SQL(", ").join(
             SQL("{c} = EXCLUDED.{c}").format(c=Identifier(c)) for c in (*_INDEXED, "doc")
         )
+        # first_position keeps the system's first event: the list order never changes.
         curs.executemany(
             SQL(
                 "INSERT INTO {t} (system_id, first_position, {columns}, doc)"
                 " VALUES (%s, %s, {params}, %s)"
                 " ON CONFLICT (system_id) DO UPDATE SET {updates}"
             ).format(
-                t=self.systems,
+                t=self.table("systems"),
                 columns=columns,
                 params=SQL(", ").join(SQL("%s") for _ in _INDEXED),
                 updates=updates,
             ),
             rows,
         )
-
-
-class StatusProjection(Projection[StatusView]):
-    """Folds system and unit events into the status view."""
-
-    name = "status"
-    topics = ()
-
-    @singledispatchmethod
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Events of other aggregates do not change the status view."""
-
-    @process_event.register(VideoSystem.Filed)
-    @process_event.register(VideoSystem.Discovered)
-    @process_event.register(VideoSystem.DiscoveredFiled)
-    @process_event.register(VideoSystem.Changed)
-    @process_event.register(VideoSystem.Cancelled)
-    def _system(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.fold_system(domain_event, tracking.notification_id)
-
-    @process_event.register(Unit.Registered)
-    def _unit_registered(self, domain_event: Unit.Registered, tracking: Tracking) -> None:
-        if domain_event.actor.role.is_unit_side:
-            self.view.add_agent(domain_event.uscc, domain_event.actor.account_id)
-
-    @process_event.register(Unit.AgentAuthorised)
-    def _agent(self, domain_event: Unit.AgentAuthorised, tracking: Tracking) -> None:
-        uscc = domain_event.actor.on_behalf_of
-        assert uscc is not None
-        self.view.add_agent(uscc, domain_event.account_id)
-
-    def system_ids(self, events: Sequence[Any]) -> list[UUID]:
-        return [e.originator_id for e in events if isinstance(e, VideoSystem.Event)]
 
 
 @dataclass(frozen=True)
@@ -180,7 +133,7 @@ class ListScope:
 
 
 def list_systems(
-    view: StatusView,
+    reads: PostgresDatastore,
     *,
     scope: ListScope,
     filters: dict[str, Any],
@@ -194,7 +147,7 @@ def list_systems(
         where.append(
             SQL(
                 "(unit_uscc = %s OR unit_uscc IN (SELECT unit_uscc FROM {a} WHERE account_id = %s))"
-            ).format(a=view.agents)
+            ).format(a=StatusView.read_table("agents"))
         )
         params += [scope.uscc, scope.account_id]
     elif scope.division_prefix:
@@ -212,9 +165,9 @@ def list_systems(
         params += [pattern, pattern]
     query = SQL(
         "SELECT first_position, doc FROM {t} WHERE {w} ORDER BY first_position LIMIT %s"
-    ).format(t=view.systems, w=SQL(" AND ").join(where))
+    ).format(t=StatusView.read_table("systems"), w=SQL(" AND ").join(where))
     params.append(limit + 1)
-    with view.datastore.transaction(commit=False) as curs:
+    with reads.transaction(commit=False) as curs:
         curs.execute(query, params)
         rows = curs.fetchall()
     page = rows[:limit]

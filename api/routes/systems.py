@@ -161,7 +161,7 @@ def list_all(
             503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
         )
     docs, next_after = list_systems(
-        rt.status_view,
+        rt.reads,
         scope=_scope(caller),
         filters={
             "division_code": division_code,

@@ -7,16 +7,16 @@ from datetime import date
 from typing import Any, cast
 
 import pytest
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
-from eventsourcing.utils import Environment
+from psycopg.sql import SQL
 
-from api.runtime import Runtime, eventsourcing_env, open_runtime
+from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from ledger import codes
 from ledger.values import Role
 from projections.documents import system_document
-from projections.runner import BatchRunner
-from projections.status import ListScope, StatusProjection, StatusView, list_systems
+from projections.base import Batch
+from projections.runner import BatchRunner, PositionMoved, ViewSlot, apply_batch
+from projections.status import ListScope, StatusView, list_systems
 
 TODAY = date(2025, 5, 6)
 
@@ -69,9 +69,18 @@ def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
     return systems
 
 
-def _all_docs(view: StatusView) -> list[dict[str, Any]]:
-    docs, _ = list_systems(view, scope=ListScope(), filters={}, after=None, limit=500)
+def _all_docs(rt: Runtime) -> list[dict[str, Any]]:
+    docs, _ = list_systems(rt.reads, scope=ListScope(), filters={}, after=None, limit=500)
     return docs
+
+
+def _table_docs(view: StatusView) -> list[dict[str, Any]]:
+    """Documents straight from one generation's table, in list order."""
+    with view.datastore.transaction(commit=False) as curs:
+        curs.execute(
+            SQL("SELECT doc FROM {t} ORDER BY first_position").format(t=view.table("systems"))
+        )
+        return [row["doc"] for row in curs.fetchall()]
 
 
 def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtime) -> None:
@@ -82,13 +91,13 @@ def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtim
         expected_version=1, effective_on=TODAY, reason="改名", changes={"name": "新名字"},
         today=TODAY,
     )
-    runner = runtime.runners[0]
+    runner = runtime.runner("status")
+    assert runner is not None
     runner.page_size = 5  # several batches for 3 units x (account, credential, unit, systems...)
-    runner.state.position = 0
     processed = runner.catch_up()
     assert processed == len(runtime.ledger.recorder.select_notifications(0, 10_000))
     assert runner.state.position == runtime.head()
-    docs = {d["system_id"]: d for d in _all_docs(runtime.status_view)}
+    docs = {d["system_id"]: d for d in _all_docs(runtime)}
     assert len(docs) == 12
     for system in systems:
         current = runtime.ledger.repository.get(system.id)
@@ -97,32 +106,42 @@ def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtim
     assert docs[str(first.id)]["name"] == "新名字"
 
 
-def test_a_batch_already_applied_is_refused_and_changes_nothing(runtime: Runtime) -> None:
-    _file_many(runtime, units=1, per_unit=2)
-    runner = runtime.runners[0]
-    runner.catch_up()
-    before = _all_docs(runtime.status_view)
-    with pytest.raises(IntegrityError), runtime.status_view.batch(
-        Tracking(runtime.ledger.name, runner.state.position), []
-    ):
-        pass
-    assert _all_docs(runtime.status_view) == before
-
-
-def test_a_new_view_replayed_from_the_start_equals_the_live_one(
-    runtime: Runtime, settings: Settings
+def test_a_batch_that_does_not_start_where_the_view_stands_writes_nothing(
+    runtime: Runtime,
 ) -> None:
+    _file_many(runtime, units=1, per_unit=2)
+    runner = runtime.runner("status")
+    assert runner is not None
+    runner.catch_up()
+    before = _all_docs(runtime)
+    notifications = runtime.ledger.recorder.select_notifications(0, 10_000)
+    again = Batch(
+        start=0,
+        notifications=notifications,
+        events=[runtime.ledger.mapper.to_domain_event(n) for n in notifications],
+    )
+    with pytest.raises(PositionMoved) as moved:
+        apply_batch(runtime.status_view, again, runtime.ledger.name)
+    assert moved.value.position == runtime.head()
+    assert _all_docs(runtime) == before
+
+
+def test_a_new_generation_replayed_from_the_start_equals_the_live_one(runtime: Runtime) -> None:
     _file_many(runtime, units=2, per_unit=3)
-    runtime.runners[0].catch_up()
-    env = eventsourcing_env(runtime.url, settings)
-    factory = InfrastructureFactory.construct(Environment("status_replay", env))
-    replay_view = cast(StatusView, factory.tracking_recorder(StatusView))
+    live = runtime.runner("status")
+    assert live is not None
+    live.catch_up()
+    replay_view = cast(StatusView, runtime.open_view(StatusView, 99, runtime.rules))
+    slot = ViewSlot(
+        name="status", open=lambda g, r: replay_view, registry=runtime.registry, view=replay_view
+    )
     replay = BatchRunner(
-        app=runtime.ledger, projection=StatusProjection(replay_view), conninfo=lambda: runtime.url
+        app=runtime.ledger, slot=slot, conninfo=lambda: runtime.url, follow_registry=False
     )
     try:
         replay.catch_up()
-        assert _all_docs(replay_view) == _all_docs(runtime.status_view)
+        assert _table_docs(replay_view) == _table_docs(cast(StatusView, runtime.status_view))
+        assert _table_docs(replay_view) == _all_docs(runtime)
         assert replay_view.max_tracking_id(runtime.ledger.name) == runtime.head()
     finally:
         replay_view.datastore.close()
@@ -132,5 +151,5 @@ def test_the_running_runner_follows_new_commits(runtime: Runtime) -> None:
     runtime.start_projections()
     systems = _file_many(runtime, units=1, per_unit=1)
     assert runtime.wait_for_views(runtime.head(), timeout=10)
-    docs = _all_docs(runtime.status_view)
+    docs = _all_docs(runtime)
     assert [d["system_id"] for d in docs] == [str(systems[0].id)]

@@ -1,0 +1,120 @@
+"""What every view shares: generation tables, stable read names, and one batch per transaction.
+
+A view named `overdue` keeps its rows in tables of one *generation*, `overdue_g3_<table>`, with
+its position in `overdue_g3_tracking`. Readers never name a generation: they query the stable
+names `overdue_<table>`, PostgreSQL views that the registry points at the live generation, so a
+rebuild fills generation 4 beside the live one and switches every reader in one transaction.
+
+The runner (projections/runner.py) opens the transaction, checks under an advisory lock that the
+view still stands where the batch starts (so two processes can never apply the same events
+twice), calls `apply`, and records the batch's last position in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.rules import Rules
+
+GENERATION_MARK = "_g"
+
+
+def physical_prefix(name: str, generation: int) -> str:
+    """The table prefix of one generation of a view: `status_g2`."""
+    return f"{name}{GENERATION_MARK}{generation}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A page of the log: the view's position before it, the stored notifications and the
+    same events decoded. Positions only grow and may skip numbers."""
+
+    start: int
+    notifications: Sequence[Notification]
+    events: Sequence[Any]
+
+    @property
+    def last(self) -> int:
+        return self.notifications[-1].id if self.notifications else self.start
+
+    def __len__(self) -> int:
+        return len(self.notifications)
+
+
+class ViewRecorder(PostgresTrackingRecorder):
+    """Base of every view. Subclasses set `name`, `tables` (suffix -> column DDL) and `indexes`
+    (index suffix -> `(table suffix, column list)`), and implement `apply`."""
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]
+    indexes: ClassVar[dict[str, tuple[str, str]]] = {}
+    unique_indexes: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prefix = self.tracking_table_name.removesuffix("_tracking")
+        generation = self.prefix.removeprefix(self.name + GENERATION_MARK)
+        self.generation = int(generation) if generation.isdigit() else 0
+        self.rules: Rules | None = None
+        for suffix, columns in self.tables.items():
+            self.sql_create_statements.append(
+                SQL("CREATE TABLE IF NOT EXISTS {t} (" + columns + ")").format(t=self.table(suffix))
+            )
+        for index, (suffix, columns) in self.indexes.items():
+            unique = SQL("UNIQUE ") if index in self.unique_indexes else SQL("")
+            self.sql_create_statements.append(
+                SQL("CREATE {u}INDEX IF NOT EXISTS {i} ON {t} (" + columns + ")").format(
+                    u=unique, i=Identifier(f"{self.prefix}_{index}"), t=self.table(suffix)
+                )
+            )
+
+    # --- names ------------------------------------------------------------------------------
+    def table(self, suffix: str) -> Identifier:
+        """This generation's table (the write side)."""
+        return Identifier(f"{self.prefix}_{suffix}")
+
+    @classmethod
+    def read_table(cls, suffix: str) -> Identifier:
+        """The stable name readers use; it always shows the live generation."""
+        return Identifier(f"{cls.name}_{suffix}")
+
+    @classmethod
+    def physical_tables(cls, generation: int) -> list[str]:
+        """Every table of one generation, its tracking table included."""
+        prefix = physical_prefix(cls.name, generation)
+        return [f"{prefix}_{suffix}" for suffix in cls.tables] + [f"{prefix}_tracking"]
+
+    def bind_readers(self) -> list[Composed]:
+        """Statements that point the stable read names at this generation."""
+        statements: list[Composed] = []
+        for suffix in self.tables:
+            statements.append(SQL("DROP VIEW IF EXISTS {v}").format(v=self.read_table(suffix)))
+            statements.append(
+                SQL("CREATE VIEW {v} AS SELECT * FROM {t}").format(
+                    v=self.read_table(suffix), t=self.table(suffix)
+                )
+            )
+        return statements
+
+    # --- writing ----------------------------------------------------------------------------
+    def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
+        """Writes the rows of one batch inside the runner's transaction. Must be idempotent
+        only in the sense that the runner never hands the same events twice."""
+        raise NotImplementedError
+
+    def position_lock(self, curs: Cursor[DictRow]) -> int:
+        """Takes this generation's writer lock for the transaction; returns its position."""
+        curs.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.tracking_table_name,)
+        )
+        curs.execute(self.max_tracking_id_statement, ("Ledger",))
+        row = curs.fetchone()
+        return int(row["max"] or 0) if row else 0
