@@ -27,3 +27,9 @@ def filing_sequence_id(division_code: str, year: int) -> UUID:
 def keyed_id(kind: str, account_id: str, idempotency_key: str) -> UUID:
     """The id of what `account_id` creates under `idempotency_key` (scoped per caller)."""
     return uuid5(_NAMESPACE, f"{kind}:{account_id}:{idempotency_key}")
+
+
+def event_id(originator_id: UUID, originator_version: int) -> UUID:
+    """The stable public id of one stored event (an aggregate's id and version name it once
+    and for ever); the feed, the audit view and the chain all use it."""
+    return uuid5(_NAMESPACE, f"event:{originator_id}:{originator_version}")
