@@ -1,41 +1,31 @@
 """The video system aggregate (公共安全视频图像信息系统): filed, changed, cancelled, and the
-police side's discovery of a system nobody filed.
+police side: the discovery of a system nobody filed, correction orders and inspections.
 
-Public verbs check the rules, then call a private event method that only assigns state, so the
-checks never re-run when the aggregate is rebuilt from its events.
+Public verbs check the rules (the pure checks are in `ledger.system_checks`), then call a private
+event method that only assigns state, so the checks never re-run when the aggregate is rebuilt
+from its events. When a correction order counts as met: `ledger.system_checks.AnswersOrders`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import SystemClosed, ValidationFailed, WrongChannel
-from ledger.validation import (
-    FieldRules,
-    device_errors,
-    location_warnings,
-    system_field_errors,
-)
-from ledger.values import (
-    CHANGEABLE_FIELDS,
-    Actor,
-    Channel,
-    Device,
-    FieldError,
-    SystemStatus,
-)
+from ledger import system_checks as checks
+from ledger.errors import SystemClosed, ValidationFailed
+from ledger.system_checks import AnswersOrders
+from ledger.system_state import SystemState
+from ledger.validation import FieldRules, system_field_errors
+from ledger.values import Actor, Channel, Device, SystemStatus
+
+OFFLINE = str(Channel.OFFLINE)
 
 
-def _device(key: str, data: Mapping[str, Any]) -> Device:
-    return Device.from_dict({**data, "key": key})
-
-
-class VideoSystem(Aggregate):
+class VideoSystem(SystemState, Aggregate):
     """One system's whole record; `version` is the ETag clients send back in If-Match."""
 
     # --- events -------------------------------------------------------------------------------
@@ -60,7 +50,7 @@ class VideoSystem(Aggregate):
         effective_on: date
         request_digest: str
 
-    class DiscoveredFiled(Aggregate.Event):
+    class DiscoveredFiled(AnswersOrders, Aggregate.Event):
         """The filing of a system the police had discovered: same content as `Filed`."""
 
         filing: dict[str, Any]
@@ -72,14 +62,13 @@ class VideoSystem(Aggregate):
         request_digest: str
 
         def mutate(self, aggregate: Any) -> Any:
-            # `apply` runs before the library stamps `modified_on`, so the filing instant is
-            # taken here, after it.
+            # `apply` runs before the library stamps `modified_on`: the filing instant is here
             mutated = super().mutate(aggregate)
             assert mutated is not None
             mutated.filed_at = self.timestamp
             return mutated
 
-    class Changed(Aggregate.Event):
+    class Changed(AnswersOrders, Aggregate.Event):
         """A filed item changed (备案变更); `effective_on` is when the change took effect."""
 
         reason: str
@@ -91,7 +80,7 @@ class VideoSystem(Aggregate):
         channel: str
         effective_on: date
 
-    class Cancelled(Aggregate.Event):
+    class Cancelled(AnswersOrders, Aggregate.Event):
         """The system was taken out of use (注销). Nothing follows."""
 
         reason: str
@@ -99,7 +88,31 @@ class VideoSystem(Aggregate):
         channel: str
         effective_on: date
 
-    # --- state --------------------------------------------------------------------------------
+    class CorrectionOrdered(Aggregate.Event):
+        """An officer ordered a correction by `due_on` (责令限期改正) on `effective_on`."""
+
+        order_id: str
+        reason: str
+        due_on: date
+        actor: Actor
+        channel: str
+        effective_on: date
+
+    class Inspected(AnswersOrders, Aggregate.Event):
+        """An officer inspected the system on `effective_on`: "consistent" or "discrepancy"."""
+
+        inspection_id: str
+        result: str
+        note: str
+        actor: Actor
+        channel: str
+        effective_on: date
+
+        def meets_order_on(self, ordered_on: date) -> date | None:
+            consistent = self.result == "consistent" and self.effective_on >= ordered_on
+            return self.effective_on if consistent else None
+
+    # --- state (its shape and reads: ledger.system_state) ---------------------------------
     def __init__(
         self,
         actor: Actor,
@@ -112,83 +125,18 @@ class VideoSystem(Aggregate):
         facts: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> None:
-        self.filing_number: str | None = None
-        self.status = SystemStatus.UNFILED
-        self.channel: Channel | None = None
-        self.filed_at: Any = None
-        self.filed_on: date | None = None
-        self.filed_by: Actor | None = None
-        self.discovered_by: Actor | None = None
-        self.discovery_note: str | None = None
-        self.request_digest = request_digest
-        self.fields: dict[str, Any] = {}
-        self.devices: dict[str, Device] = {}
-        self.warnings: list[dict[str, Any]] = []
-        self.next_device_no = 1
-        self.cancelled_on: date | None = None
+        self._start(request_digest)
         if filing is not None:
             self._take_filing(
-                {
-                    "filing": filing,
-                    "devices": devices or [],
-                    "warnings": warnings or [],
-                    "actor": actor,
-                    "channel": channel,
-                    "effective_on": effective_on,
-                    "request_digest": request_digest,
-                }
+                filing, devices or [], warnings or [], actor, channel, effective_on, request_digest
             )
+            self.filed_at = self.created_on
         else:
             self.fields = dict(facts or {})
             self.discovered_by = actor
             self.discovery_note = note
 
-    def _take_filing(self, data: Mapping[str, Any]) -> None:
-        filing = dict(data["filing"])
-        self.filing_number = filing.pop("filing_number")
-        self.fields = filing
-        self.devices = {d.key: d for d in data["devices"]}
-        self.next_device_no = len(self.devices) + 1
-        self.warnings = list(data["warnings"])
-        self.channel = Channel(data["channel"])
-        self.status = SystemStatus.FILED
-        self.filed_at = self.created_on
-        self.filed_on = data["effective_on"]
-        self.filed_by = data["actor"]
-        self.request_digest = data["request_digest"]
-
-    # --- reading ------------------------------------------------------------------------------
-    @property
-    def unit_uscc(self) -> str | None:
-        return cast("str | None", self.fields.get("unit_uscc"))
-
-    @property
-    def division_code(self) -> str:
-        return cast(str, self.fields["division_code"])
-
-    @property
-    def camera_count(self) -> int:
-        return len(self.devices)
-
     # --- filing -------------------------------------------------------------------------------
-    @staticmethod
-    def prepare_filing(
-        *,
-        fields: Mapping[str, Any],
-        devices: Sequence[Mapping[str, Any]],
-        rules: FieldRules,
-    ) -> tuple[list[Device], list[dict[str, Any]]]:
-        """Checks a filing's fields and devices; returns the keyed devices and the warnings."""
-        errors = system_field_errors(fields, rules) + device_errors(devices, rules)
-        if not devices:
-            errors.append(FieldError(("body", "devices"), "a system has at least one device"))
-        if errors:
-            raise ValidationFailed(errors)
-        keyed = [
-            _device(d.get("device_id") or f"D{i:04d}", d) for i, d in enumerate(devices, start=1)
-        ]
-        return keyed, location_warnings(fields, devices, rules)
-
     @classmethod
     def file(
         cls,
@@ -203,7 +151,7 @@ class VideoSystem(Aggregate):
         effective_on: date,
         request_digest: str,
     ) -> VideoSystem:
-        keyed, warnings = cls.prepare_filing(fields=fields, devices=devices, rules=rules)
+        keyed, warnings = checks.prepare_filing(fields=fields, devices=devices, rules=rules)
         return cls._create(
             cls.Filed,
             id=system_id,
@@ -228,8 +176,7 @@ class VideoSystem(Aggregate):
         effective_on: date,
         request_digest: str,
     ) -> VideoSystem:
-        errors = system_field_errors(facts, rules)
-        if errors:
+        if errors := system_field_errors(facts, rules):
             raise ValidationFailed(errors)
         return cls._create(
             cls.Discovered,
@@ -237,7 +184,7 @@ class VideoSystem(Aggregate):
             facts=dict(facts),
             note=note,
             actor=actor,
-            channel=str(Channel.OFFLINE),
+            channel=OFFLINE,
             effective_on=effective_on,
             request_digest=request_digest,
         )
@@ -256,15 +203,10 @@ class VideoSystem(Aggregate):
     ) -> None:
         if self.status is not SystemStatus.UNFILED:
             raise SystemClosed(f"system is already {self.status}")
-        keyed, warnings = self.prepare_filing(fields=fields, devices=devices, rules=rules)
+        keyed, warnings = checks.prepare_filing(fields=fields, devices=devices, rules=rules)
+        filing = {**fields, "filing_number": filing_number}
         self._file_discovered(
-            filing={**fields, "filing_number": filing_number},
-            devices=keyed,
-            warnings=warnings,
-            actor=actor,
-            channel=str(channel),
-            effective_on=effective_on,
-            request_digest=request_digest,
+            filing, keyed, warnings, actor, str(channel), effective_on, request_digest
         )
 
     @event(DiscoveredFiled)
@@ -278,31 +220,9 @@ class VideoSystem(Aggregate):
         effective_on: date,
         request_digest: str,
     ) -> None:
-        self._take_filing(
-            {
-                "filing": filing,
-                "devices": devices,
-                "warnings": warnings,
-                "actor": actor,
-                "channel": channel,
-                "effective_on": effective_on,
-                "request_digest": request_digest,
-            }
-        )
+        self._take_filing(filing, devices, warnings, actor, channel, effective_on, request_digest)
 
-    # --- changing -----------------------------------------------------------------------------
-    def check_open_to(self, channel: Channel) -> None:
-        """Nothing after a cancellation; a filed system is changed only through its channel."""
-        if self.status is SystemStatus.CANCELLED:
-            raise SystemClosed("the system is cancelled; nothing can follow a cancellation")
-        if self.status is SystemStatus.UNFILED:
-            raise SystemClosed("the system is not filed yet; file it first")
-        if channel is not self.channel:
-            raise WrongChannel(
-                f"the system was filed {self.channel}; it can only be changed or cancelled "
-                f"{self.channel}"
-            )
-
+    # --- changing and cancelling --------------------------------------------------------------
     def change(
         self,
         *,
@@ -316,73 +236,17 @@ class VideoSystem(Aggregate):
         effective_on: date,
     ) -> None:
         self.check_open_to(channel)
-        errors = self._change_errors(changes, devices_added, devices_removed, rules)
-        if errors:
-            raise ValidationFailed(errors)
-        added = []
-        next_no = self.next_device_no
-        for data in devices_added:
-            key = data.get("device_id") or f"D{next_no:04d}"
-            next_no += 1
-            added.append(_device(key, data))
-        effective = {k: v for k, v in changes.items() if self.fields.get(k) != v}
-        if not effective and not added and not devices_removed:
-            raise ValidationFailed(
-                [FieldError(("body", "changes"), "nothing changes: every value is already filed")]
-            )
-        warnings = location_warnings(
-            effective,
-            devices_added,
-            rules,
-            loc=("body", "changes"),
-            devices_loc=("body", "devices_added"),
-        )
+        change = self.prepare_change(changes, devices_added, devices_removed, rules)
         self._change(
             reason=reason,
-            changes=effective,
-            devices_added=added,
-            devices_removed=list(devices_removed),
-            warnings=warnings,
+            changes=change.changes,
+            devices_added=change.devices_added,
+            devices_removed=change.devices_removed,
+            warnings=change.warnings,
             actor=actor,
             channel=str(channel),
             effective_on=effective_on,
         )
-
-    def _change_errors(
-        self,
-        changes: Mapping[str, Any],
-        devices_added: Sequence[Mapping[str, Any]],
-        devices_removed: Sequence[str],
-        rules: FieldRules,
-    ) -> list[FieldError]:
-        errors = [
-            FieldError(("body", "changes", name), f"'{name}' cannot be changed")
-            for name in changes
-            if name not in CHANGEABLE_FIELDS
-        ]
-        merged = {**self.fields, **changes}
-        # Re-check the fields as they will stand, reported at the keys the caller sent.
-        for error in system_field_errors(merged, rules):
-            name = error.loc[-1]
-            if name in changes or (name == "place_type" and "place_category" in changes):
-                errors.append(FieldError(("body", "changes", *error.loc[1:]), error.msg))
-        errors += device_errors(devices_added, rules, loc=("body", "devices_added"))
-        for index, key in enumerate(devices_removed):
-            if key not in self.devices:
-                errors.append(
-                    FieldError(("body", "devices_removed", index), f"no device '{key}' is filed")
-                )
-        for index, data in enumerate(devices_added):
-            device_id = data.get("device_id")
-            if device_id and device_id in self.devices and device_id not in devices_removed:
-                errors.append(
-                    FieldError(("body", "devices_added", index, "device_id"), "already filed")
-                )
-        removed = {key for key in devices_removed if key in self.devices}
-        remaining = len(self.devices) - len(removed) + len(devices_added)
-        if remaining < 1:
-            errors.append(FieldError(("body", "devices_removed"), "a system keeps one device"))
-        return errors
 
     @event(Changed)
     def _change(
@@ -404,7 +268,6 @@ class VideoSystem(Aggregate):
         self.next_device_no += len(devices_added)
         self.warnings = self.warnings + warnings
 
-    # --- cancelling ---------------------------------------------------------------------------
     def cancel(self, *, reason: str, actor: Actor, channel: Channel, effective_on: date) -> None:
         self.check_open_to(channel)
         self._cancel(reason=reason, actor=actor, channel=str(channel), effective_on=effective_on)
@@ -413,3 +276,73 @@ class VideoSystem(Aggregate):
     def _cancel(self, reason: str, actor: Actor, channel: str, effective_on: date) -> None:
         self.status = SystemStatus.CANCELLED
         self.cancelled_on = effective_on
+
+    # --- police side: correction orders and inspections ---------------------------------------
+    def order_correction(
+        self, *, order_id: str, reason: str, due_on: date, actor: Actor, today: date
+    ) -> None:
+        """Orders the unit to correct by `due_on`, a day after `today` (the day ordered)."""
+        self.check_not_cancelled()
+        checks.check_correction_order(due_on=due_on, today=today)
+        self._order_correction(
+            order_id=order_id,
+            reason=reason,
+            due_on=due_on,
+            actor=actor,
+            channel=OFFLINE,
+            effective_on=today,
+        )
+
+    @event(CorrectionOrdered)
+    def _order_correction(
+        self,
+        order_id: str,
+        reason: str,
+        due_on: date,
+        actor: Actor,
+        channel: str,
+        effective_on: date,
+    ) -> None:
+        self.correction_orders[order_id] = {
+            "due_on": due_on,
+            "reason": reason,
+            "ordered_on": effective_on,
+            "met_on": None,
+        }
+
+    def record_inspection(
+        self,
+        *,
+        inspection_id: str,
+        inspected_on: date,
+        result: str,
+        note: str,
+        actor: Actor,
+        today: date,
+    ) -> None:
+        """Records an inspection made on `inspected_on` (not after `today`)."""
+        self.check_not_cancelled()
+        checks.check_inspection(inspected_on=inspected_on, result=result, today=today)
+        self._inspect(
+            inspection_id=inspection_id,
+            result=result,
+            note=note,
+            actor=actor,
+            channel=OFFLINE,
+            effective_on=inspected_on,
+        )
+
+    @event(Inspected)
+    def _inspect(
+        self,
+        inspection_id: str,
+        result: str,
+        note: str,
+        actor: Actor,
+        channel: str,
+        effective_on: date,
+    ) -> None:
+        self.inspections += 1
+        # The latest inspection by the day it was made; of two on one day, the later recorded.
+        if self.last_inspection is None or effective_on >= self.last_inspection["on"]:
+            self.last_inspection = {"on": effective_on, "result": result}

@@ -1,0 +1,141 @@
+"""The state a video system keeps, and the questions asked of it.
+
+`VideoSystem` (ledger/systems.py) holds the events and the verbs; this base holds what they read
+and write: the filed fields and devices, the status and channel, the correction orders and
+inspections, and the guards every later verb checks first. Nothing here triggers an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, cast
+
+from ledger.errors import SystemClosed, WrongChannel
+from ledger.system_checks import PreparedChange, correction_met_on, prepare_change
+from ledger.validation import FieldRules
+from ledger.values import Actor, Channel, Device, SystemStatus
+
+
+class SystemState:
+    """The fields of one system's record, as its events left them."""
+
+    filing_number: str | None
+    status: SystemStatus
+    channel: Channel | None
+    filed_at: Any
+    filed_on: date | None
+    filed_by: Actor | None
+    discovered_by: Actor | None
+    discovery_note: str | None
+    request_digest: str
+    fields: dict[str, Any]
+    devices: dict[str, Device]
+    warnings: list[dict[str, Any]]
+    next_device_no: int
+    cancelled_on: date | None
+    correction_orders: dict[str, dict[str, Any]]
+    inspections: int
+    last_inspection: dict[str, Any] | None
+
+    def _start(self, request_digest: str) -> None:
+        """The state before the first event's content is taken."""
+        self.filing_number = None
+        self.status = SystemStatus.UNFILED
+        self.channel = None
+        self.filed_at = None
+        self.filed_on = None
+        self.filed_by = None
+        self.discovered_by = None
+        self.discovery_note = None
+        self.request_digest = request_digest
+        self.fields = {}
+        self.devices = {}
+        self.warnings = []
+        self.next_device_no = 1
+        self.cancelled_on = None
+        # order_id -> {"due_on", "reason", "ordered_on", "met_on"}, in the order given
+        self.correction_orders = {}
+        self.inspections = 0
+        self.last_inspection = None  # {"on": date, "result": str}
+
+    def _take_filing(
+        self,
+        filing: Mapping[str, Any],
+        devices: list[Device],
+        warnings: list[dict[str, Any]],
+        actor: Actor,
+        channel: str,
+        effective_on: date,
+        request_digest: str,
+    ) -> None:
+        """A filing's content; the filing instant (`filed_at`) is set by the event."""
+        fields = dict(filing)
+        self.filing_number = fields.pop("filing_number")
+        self.fields = fields
+        self.devices = {d.key: d for d in devices}
+        self.next_device_no = len(self.devices) + 1
+        self.warnings = list(warnings)
+        self.channel = Channel(channel)
+        self.status = SystemStatus.FILED
+        self.filed_on = effective_on
+        self.filed_by = actor
+        self.request_digest = request_digest
+
+    # --- reading ------------------------------------------------------------------------------
+    @property
+    def unit_uscc(self) -> str | None:
+        return cast("str | None", self.fields.get("unit_uscc"))
+
+    @property
+    def division_code(self) -> str:
+        return cast(str, self.fields["division_code"])
+
+    @property
+    def camera_count(self) -> int:
+        return len(self.devices)
+
+    @property
+    def open_correction_orders(self) -> int:
+        return sum(1 for order in self.correction_orders.values() if order["met_on"] is None)
+
+    def prepare_change(
+        self,
+        changes: Mapping[str, Any],
+        devices_added: Sequence[Mapping[str, Any]],
+        devices_removed: Sequence[str],
+        rules: FieldRules,
+    ) -> PreparedChange:
+        """A change checked against the system as it stands (ledger.system_checks)."""
+        return prepare_change(
+            fields=self.fields,
+            devices=self.devices,
+            next_device_no=self.next_device_no,
+            changes=changes,
+            devices_added=devices_added,
+            devices_removed=devices_removed,
+            rules=rules,
+        )
+
+    # --- guards -------------------------------------------------------------------------------
+    def check_not_cancelled(self) -> None:
+        if self.status is SystemStatus.CANCELLED:
+            raise SystemClosed("the system is cancelled; nothing can follow a cancellation")
+
+    def check_open_to(self, channel: Channel) -> None:
+        """Nothing after a cancellation; a filed system is changed only through its channel."""
+        self.check_not_cancelled()
+        if self.status is SystemStatus.UNFILED:
+            raise SystemClosed("the system is not filed yet; file it first")
+        if channel is not self.channel:
+            raise WrongChannel(
+                f"the system was filed {self.channel}; it can only be changed or cancelled "
+                f"{self.channel}"
+            )
+
+    # --- correction orders --------------------------------------------------------------------
+    def meet_orders(self, answer: Any) -> None:
+        """Marks the open correction orders that `answer`, an event just applied, meets."""
+        for order in self.correction_orders.values():
+            if order["met_on"] is None:
+                order["met_on"] = correction_met_on(answer, ordered_on=order["ordered_on"])
