@@ -15,7 +15,7 @@ from api import logs, problems
 from api.auth import Authenticator
 from api.deps import today
 from api.problems import Problem, problem_response
-from api.routes import accounts, systems
+from api.routes import accounts, audit, systems
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from ledger import codes
@@ -159,6 +159,7 @@ def create_app(
     )
     app.include_router(accounts.router)
     app.include_router(systems.router)
+    app.include_router(audit.router)
     _install_operations(app)
     _install_middleware(app, settings)
     return app

@@ -1,0 +1,102 @@
+"""The audit trail: every event of the ledger in recorded order, filtered and scoped."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from api.audit_schemas import AuditPage
+from api.deps import Caller, RuntimeDep
+from api.problems import Problem
+from api.routes.accounts import PROBLEMS
+from ledger.accounts import Account
+from ledger.values import FieldError, Role
+from projections.audit_reads import AuditFilters, read_audit
+from projections.status import ListScope
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+_CURSOR_PREFIX = "audit:"
+Instant = Annotated[
+    datetime | None, Query(description="an RFC 3339 instant with an offset, on recorded_at")
+]
+
+
+def audit_scope(caller: Account) -> ListScope:
+    """A unit-side account: its units' events and its own acts. An officer: events in its
+    district; an auditor: in its prefix (none: all); an admin: all. Events without a
+    district (account openings, unit-side uploads) only for an admin or an auditor of all."""
+    if caller.role.is_unit_side:
+        return ListScope(account_id=str(caller.id), uscc=caller.uscc or "")
+    if caller.role is Role.ADMIN:
+        return ListScope()
+    if caller.role is Role.OFFICER:
+        # An officer without a district sees nothing; never everything.
+        return ListScope(division_prefix=caller.division_code or "-")
+    return ListScope(division_prefix=caller.division_code or "")
+
+
+def _cursor(position: int | None) -> str | None:
+    if position is None:
+        return None
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode()
+
+
+def _after(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if text.startswith(_CURSOR_PREFIX):
+            return int(text.removeprefix(_CURSOR_PREFIX))
+    except ValueError:
+        pass
+    raise Problem(400, "the cursor is not one this route gave out")
+
+
+def _instant(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Problem(
+            422,
+            f"{name} needs an offset",
+            errors=[FieldError(("query", name), "an RFC 3339 instant with an offset")],
+        )
+    return value
+
+
+@router.get("/audit", response_model=AuditPage, responses=PROBLEMS)
+def audit(
+    rt: RuntimeDep,
+    caller: Caller,
+    actor: Annotated[str | None, Query(max_length=64, description="an account_id")] = None,
+    unit_uscc: Annotated[str | None, Query(max_length=32)] = None,
+    system_id: UUID | None = None,
+    recorded_from: Annotated[Instant, Query(alias="from")] = None,
+    recorded_to: Annotated[Instant, Query(alias="to", description="exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The ledger's events in recorded order, in the caller's scope (an out-of-scope filter
+    gives an empty page). `from` is inclusive, `to` exclusive; reads every earlier write."""
+    filters = AuditFilters(
+        actor=actor,
+        unit_uscc=unit_uscc,
+        system_id=system_id,
+        recorded_from=_instant(recorded_from, "from"),
+        recorded_to=_instant(recorded_to, "to"),
+    )
+    after = _after(cursor)
+    views = ["audit", *(["chain"] if "chain" in rt.slots else [])]
+    if caller.role.is_unit_side:
+        views.append("status")  # its units come from the status view's agents
+    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=views):
+        raise Problem(
+            503, "the audit view is catching up; try again shortly", headers={"Retry-After": "1"}
+        )
+    items, next_after = read_audit(
+        rt.reads, scope=audit_scope(caller), filters=filters, after=after, limit=limit
+    )
+    return {"items": items, "next_cursor": _cursor(next_after)}

@@ -1,0 +1,235 @@
+"""The audit view: one row per event of the ledger, in log order, with who, what and when.
+
+Every act is a row: account openings, unit registrations and agent authorisations, uploads,
+and every event of every system. The bookkeeping written with them (credentials, filing
+sequence numbers, idempotency records) is left out (see `projections.event_items`), so the
+rows' positions skip those numbers as they skip failed inserts.
+
+Each row is scoped once, when it is written, by what the event itself knew: the system's
+unit and division after it (a change that moves a system to another district also keeps the
+district it left, in `previous_division_code`), a unit's division, an officer's district for
+an officer's upload; an account opening, or a unit-side upload, has no division. Two small
+tables of current state (a system's filed fields for the diffs of its changes, a unit's USCC
+and division for its agents) are part of the view, so it rebuilds from the log alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from ledger.attachments import Attachment
+from ledger.systems import VideoSystem
+from ledger.units import Unit
+from projections.base import Batch, ViewRecorder
+from projections.event_items import describe, event_type, fields_after, public_id, recorded_at
+
+ITEM_COLUMNS = (
+    "position",
+    "event_id",
+    "seq",
+    "type",
+    "system_id",
+    "unit_uscc",
+    "division_code",
+    "previous_division_code",
+    "actor_account_id",
+    "actor_role",
+    "actor_name",
+    "on_behalf_of",
+    "channel",
+    "recorded_at",
+    "effective_on",
+    "data",
+    "diff",
+)
+
+
+@dataclass
+class _SystemState:
+    unit_uscc: str | None = None
+    division_code: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Whose an event is: the columns the filters and the scoping read."""
+
+    system_id: UUID | None = None
+    unit_uscc: str | None = None
+    division_code: str | None = None
+    previous_division_code: str | None = None
+
+
+class AuditView(ViewRecorder):
+    """Rows of `audit_items` in log order, plus the state that scoping and diffs need."""
+
+    name = "audit"
+    tables = {  # noqa: RUF012 - class-level schema
+        "items": "position bigint PRIMARY KEY, event_id uuid NOT NULL, seq int NOT NULL,"
+        " type text NOT NULL, system_id uuid, unit_uscc text, division_code text,"
+        " previous_division_code text, actor_account_id text, actor_role text,"
+        " actor_name text, on_behalf_of text, channel text, recorded_at timestamptz NOT NULL,"
+        " effective_on date, data jsonb NOT NULL, diff jsonb",
+        "systems": "system_id uuid PRIMARY KEY, unit_uscc text, division_code text,"
+        " fields jsonb NOT NULL",
+        "units": "unit_id uuid PRIMARY KEY, uscc text NOT NULL, division_code text NOT NULL",
+    }
+    indexes = {  # noqa: RUF012
+        "items_event": ("items", "event_id"),
+        "items_actor": ("items", "actor_account_id, position"),
+        "items_unit": ("items", "unit_uscc, position"),
+        "items_system": ("items", "system_id, position"),
+        "items_division": ("items", "division_code, position"),
+        "items_moved": ("items", "previous_division_code, position"),
+        "items_recorded": ("items", "recorded_at, position"),
+    }
+    unique_indexes = frozenset({"items_event"})
+
+    def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
+        """Writes a row for every shown event of the batch and folds the state it needs."""
+        shown = [
+            (n.id, e)
+            for n, e in zip(batch.notifications, batch.events, strict=True)
+            if event_type(e) is not None
+        ]
+        if not shown:
+            return
+        systems = self._systems(curs, {e.originator_id for _, e in shown if _is_system(e)})
+        units = self._units(curs, {e.originator_id for _, e in shown if isinstance(e, Unit.Event)})
+        new_units: dict[UUID, tuple[str, str]] = {}
+        rows = []
+        for position, event in shown:
+            fields: dict[str, Any] = {}
+            if _is_system(event):
+                state = systems.setdefault(event.originator_id, _SystemState())
+                fields = state.fields
+                where = _fold_system(state, event)
+            else:
+                if isinstance(event, Unit.Registered):
+                    units[event.originator_id] = new_units[event.originator_id] = (
+                        event.uscc,
+                        event.division_code,
+                    )
+                where = _where_other(event, units)
+            rows.append(_row(position, event, describe(event, fields), where))
+        placeholders = SQL(", ").join(SQL("%s") for _ in ITEM_COLUMNS)
+        curs.executemany(
+            SQL("INSERT INTO {t} ({c}) VALUES ({p})").format(
+                t=self.table("items"),
+                c=SQL(", ").join(Identifier(c) for c in ITEM_COLUMNS),
+                p=placeholders,
+            ),
+            rows,
+        )
+        self._save_state(curs, systems, new_units)
+
+    def _systems(self, curs: Cursor[DictRow], ids: set[UUID]) -> dict[UUID, _SystemState]:
+        if not ids:
+            return {}
+        curs.execute(
+            SQL("SELECT * FROM {t} WHERE system_id = ANY(%s)").format(t=self.table("systems")),
+            (list(ids),),
+        )
+        return {
+            row["system_id"]: _SystemState(row["unit_uscc"], row["division_code"], row["fields"])
+            for row in curs.fetchall()
+        }
+
+    def _units(self, curs: Cursor[DictRow], ids: set[UUID]) -> dict[UUID, tuple[str, str]]:
+        if not ids:
+            return {}
+        curs.execute(
+            SQL("SELECT * FROM {t} WHERE unit_id = ANY(%s)").format(t=self.table("units")),
+            (list(ids),),
+        )
+        return {row["unit_id"]: (row["uscc"], row["division_code"]) for row in curs.fetchall()}
+
+    def _save_state(
+        self,
+        curs: Cursor[DictRow],
+        systems: dict[UUID, _SystemState],
+        units: dict[UUID, tuple[str, str]],
+    ) -> None:
+        changed = [
+            (system_id, s.unit_uscc, s.division_code, json.dumps(s.fields, ensure_ascii=False))
+            for system_id, s in systems.items()
+            if s.changed
+        ]
+        if changed:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT (system_id) DO UPDATE"
+                    " SET unit_uscc = EXCLUDED.unit_uscc, division_code = EXCLUDED.division_code,"
+                    " fields = EXCLUDED.fields"
+                ).format(t=self.table("systems")),
+                changed,
+            )
+        if units:
+            curs.executemany(
+                SQL("INSERT INTO {t} VALUES (%s, %s, %s)").format(t=self.table("units")),
+                [(unit_id, uscc, division) for unit_id, (uscc, division) in units.items()],
+            )
+
+
+def _is_system(event: Any) -> bool:
+    return isinstance(event, VideoSystem.Event)
+
+
+def _fold_system(state: _SystemState, event: Any) -> _Where:
+    """Moves a system's state past `event`; returns where the event belongs."""
+    before = state.division_code
+    state.fields = fields_after(event, state.fields)
+    state.unit_uscc = state.fields.get("unit_uscc")
+    state.division_code = state.fields.get("division_code")
+    state.changed = True
+    moved_from = before if before is not None and before != state.division_code else None
+    return _Where(
+        system_id=event.originator_id,
+        unit_uscc=state.unit_uscc,
+        division_code=state.division_code,
+        previous_division_code=moved_from,
+    )
+
+
+def _where_other(event: Any, units: dict[UUID, tuple[str, str]]) -> _Where:
+    if isinstance(event, Unit.Event):
+        known = units.get(event.originator_id)
+        if known is None:  # never so in a whole log; say what the event itself says
+            return _Where(unit_uscc=getattr(event, "uscc", None))
+        return _Where(unit_uscc=known[0], division_code=known[1])
+    if isinstance(event, Attachment.Uploaded):
+        return _Where(division_code=event.actor.division_code)
+    return _Where()
+
+
+def _row(position: int, event: Any, item: dict[str, Any], where: _Where) -> tuple[Any, ...]:
+    actor = item["actor"]
+    diff = item["diff"]
+    return (
+        position,
+        public_id(event),
+        item["seq"],
+        item["type"],
+        where.system_id,
+        where.unit_uscc,
+        where.division_code,
+        where.previous_division_code,
+        actor["account_id"],
+        actor["role"],
+        actor["name"],
+        item["on_behalf_of"],
+        item["channel"],
+        recorded_at(event),
+        getattr(event, "effective_on", None),
+        json.dumps(item["data"], ensure_ascii=False),
+        json.dumps(diff, ensure_ascii=False) if diff is not None else None,
+    )

@@ -1,0 +1,222 @@
+"""One domain event as the contract shows it: its type name, who, when, its data and its diff.
+
+History, audit and feed items share this shape (shared/contract.md, "history" and "Feed and
+obligations"). `describe` renders one event given the system's filed fields before it, and
+`fields_after` folds those fields forward, so a caller walks a system's events with both:
+
+    fields: dict[str, Any] = {}
+    for event in events:
+        item = describe(event, fields)
+        fields = fields_after(event, fields)
+
+Everything returned is JSON-ready, and every ID-card and phone number in it is masked: the
+personal fields by name, any number of that shape inside free text by pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger import codes
+from ledger.accounts import Account, Credential
+from ledger.attachments import Attachment
+from ledger.idempotency import IdempotencyRecord
+from ledger.ids import event_id
+from ledger.sequence import FilingSequence
+from ledger.systems import VideoSystem
+from ledger.units import Unit
+
+TYPES: dict[type[Any], str] = {
+    VideoSystem.Filed: "filed",
+    VideoSystem.DiscoveredFiled: "filed",
+    VideoSystem.Discovered: "discovered",
+    VideoSystem.Changed: "changed",
+    VideoSystem.Cancelled: "cancelled",
+    VideoSystem.CorrectionOrdered: "correction_ordered",
+    VideoSystem.Inspected: "inspected",
+    Unit.Registered: "unit_registered",
+    Unit.AgentAuthorised: "agent_authorised",
+    Account.Opened: "account_opened",
+    Attachment.Uploaded: "attachment_uploaded",
+}
+
+# Written in the same transaction as the fact they serve (a token with its account, a number
+# with its filing, an idempotency key with what it created), they record no act of their own.
+BOOKKEEPING: tuple[type[Any], ...] = (
+    Credential.Issued,
+    IdempotencyRecord.Recorded,
+    FilingSequence.Started,
+    FilingSequence.NumberIssued,
+)
+
+# Event attributes shown as columns of the item, or never shown (the bytes of an upload).
+_NOT_DATA = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "actor",
+        "channel",
+        "effective_on",
+        "request_digest",
+        "content",
+    }
+)
+_PERSONAL: dict[str, Callable[[str], str]] = {
+    "phone": codes.mask_phone,
+    "contact_phone": codes.mask_phone,
+    "id_number": codes.mask_id_card,
+}
+# Codes that may look like personal numbers (an all-digit USCC has the shape of an ID card).
+_CODES = frozenset(
+    {"uscc", "unit_uscc", "filing_number", "device_id", "key", "division_code", "sha256"}
+)
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+_FIXED_LINE = re.compile(r"(?<![0-9-])0[0-9]{2,3}-[0-9]{7,8}(?![0-9])")
+
+
+def event_type(event: Any) -> str | None:
+    """The contract's name for the event; None for bookkeeping that no item shows.
+    An event class this table does not know yet is shown under its snake_case name."""
+    if isinstance(event, BOOKKEEPING):
+        return None
+    known = TYPES.get(type(event))
+    if known is not None:
+        return known
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy: dates ISO 8601, UUIDs and enums strings, value objects dicts."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "as_dict"):
+        return jsonable(value.as_dict())
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)  # a StrEnum becomes its plain value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def scrub_text(text: str) -> str:
+    """Free text with every ID-card, mobile and fixed-line number in it masked."""
+    text = _ID_CARD.sub(lambda m: codes.mask_id_card(m.group()), text)
+    text = _MOBILE.sub(lambda m: codes.mask_phone(m.group()), text)
+    return _FIXED_LINE.sub(lambda m: codes.mask_phone(m.group()), text)
+
+
+def masked(value: Any, key: str | None = None) -> Any:
+    """`value` (JSON-ready) with personal numbers masked; `key` is the name it is held under."""
+    if isinstance(value, dict):
+        return {k: masked(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, key) for v in value]
+    if not isinstance(value, str):
+        return value
+    if key in _PERSONAL:
+        return _PERSONAL[key](value)
+    return value if key in _CODES else scrub_text(value)
+
+
+def event_data(event: Any) -> dict[str, Any]:
+    """What the event says besides who, when and how: JSON-ready, personal numbers masked."""
+    data = {k: jsonable(v) for k, v in vars(event).items() if k not in _NOT_DATA}
+    if isinstance(event, Attachment.Uploaded):
+        data["attachment_id"] = str(event.originator_id)
+    result: dict[str, Any] = masked(data)
+    return result
+
+
+def event_actor(event: Any) -> dict[str, Any]:
+    """Who recorded the event. An account opening names the account itself: units open theirs
+    online, and the command line that opens police accounts records no operator."""
+    actor = getattr(event, "actor", None)
+    if actor is not None:
+        return {
+            "account_id": actor.account_id,
+            "role": str(actor.role),
+            "name": actor.name,
+            "on_behalf_of": actor.on_behalf_of,
+            "division_code": actor.division_code,
+        }
+    if isinstance(event, Account.Opened):
+        return {
+            "account_id": str(event.originator_id),
+            "role": str(event.role),
+            "name": event.name,
+            "on_behalf_of": None,
+            "division_code": None,
+        }
+    return dict.fromkeys(("account_id", "role", "name", "on_behalf_of", "division_code"))
+
+
+def event_diff(event: Any, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    """For a change, `{field: {"old", "new"}}` against the filed `fields` before it, and the
+    devices added (their keys) and removed under `devices`; None for any other event."""
+    if not isinstance(event, VideoSystem.Changed):
+        return None
+    diff: dict[str, Any] = {
+        name: {"old": jsonable(fields.get(name)), "new": jsonable(value)}
+        for name, value in event.changes.items()
+    }
+    if event.devices_added or event.devices_removed:
+        diff["devices"] = {
+            "old": None,
+            "new": None,
+            "added": [d.key for d in event.devices_added],
+            "removed": list(event.devices_removed),
+        }
+    result: dict[str, Any] = masked(diff)
+    return result
+
+
+def fields_after(event: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A system's filed fields (JSON-ready) after `event`, given those before it."""
+    if isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
+        return {**fields, **jsonable(event.filing)}
+    if isinstance(event, VideoSystem.Discovered):
+        return {**fields, **jsonable(event.facts)}
+    if isinstance(event, VideoSystem.Changed):
+        return {**fields, **jsonable(event.changes)}
+    return dict(fields)
+
+
+def recorded_at(event: Any) -> datetime:
+    """When the event was recorded, in UTC."""
+    timestamp: datetime = event.timestamp
+    return timestamp.astimezone(UTC)
+
+
+def describe(event: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The history item of one event (all but its `hash`); `fields` are the system's filed
+    fields before it (empty for an event of anything but a system)."""
+    actor = event_actor(event)
+    effective_on = getattr(event, "effective_on", None)
+    channel = getattr(event, "channel", None)
+    return {
+        "seq": event.originator_version,
+        "type": event_type(event) or type(event).__name__,
+        "recorded_at": recorded_at(event).isoformat(),
+        "effective_on": effective_on.isoformat() if effective_on is not None else None,
+        "actor": {k: actor[k] for k in ("account_id", "role", "name")},
+        "on_behalf_of": actor["on_behalf_of"],
+        "channel": str(channel) if channel is not None else None,
+        "data": event_data(event),
+        "diff": event_diff(event, fields),
+    }
+
+
+def public_id(event: Any) -> UUID:
+    """The event's stable public id (see ledger.ids.event_id)."""
+    return event_id(event.originator_id, event.originator_version)
