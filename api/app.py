@@ -15,7 +15,7 @@ from api import logs, problems
 from api.auth import Authenticator
 from api.deps import today
 from api.problems import Problem, problem_response
-from api.routes import accounts, audit, systems
+from api.routes import accounts, audit, police, systems
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from ledger import codes
@@ -155,10 +155,12 @@ def create_app(
             ("POST", "/v1/units"): _unit_semantics,
             ("POST", "/v1/accounts"): _account_semantics,
             ("POST", "/v1/systems/{system_id}/changes"): _change_semantics,
+            **police.SEMANTIC_CHECKS,
         },
     )
     app.include_router(accounts.router)
     app.include_router(systems.router)
+    app.include_router(police.router)
     app.include_router(audit.router)
     _install_operations(app)
     _install_middleware(app, settings)

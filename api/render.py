@@ -18,6 +18,8 @@ EVENT_TYPES = {
     "Discovered": "discovered",
     "Changed": "changed",
     "Cancelled": "cancelled",
+    "CorrectionOrdered": "correction_ordered",
+    "Inspected": "inspected",
 }
 
 

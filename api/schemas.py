@@ -147,6 +147,34 @@ class DiscoveryCreate(Strict):
     note: str = Field(default="", max_length=2000)
 
 
+class CorrectionOrderCreate(Strict):
+    """An order to correct the filing (责令限期改正) by `due_on`, a day after today."""
+
+    reason: str = LongText
+    due_on: date
+
+
+class InspectionCreate(Strict):
+    """An inspection made on `inspected_on` (today or earlier) and what it found."""
+
+    inspected_on: date
+    result: Literal["consistent", "discrepancy"]
+    note: str = Field(default="", max_length=2000)
+
+
+class CorrectionOrderPublic(BaseModel):
+    order_id: str
+    reason: str
+    due_on: date
+    ordered_on: date
+    met_on: date | None
+
+
+class InspectionSummary(BaseModel):
+    on: date
+    result: Literal["consistent", "discrepancy"]
+
+
 class Obligation(BaseModel):
     kind: Literal["registration", "change", "correction"]
     due_on: date
@@ -195,6 +223,9 @@ class SystemPublic(BaseModel):
     warnings: list[dict[str, Any]]
     obligations: list[Obligation]
     devices: list[DevicePublic]
+    correction_orders: list[CorrectionOrderPublic] = Field(default_factory=list)
+    open_correction_orders: int = 0
+    last_inspection: InspectionSummary | None = None
 
 
 class SystemPage(BaseModel):

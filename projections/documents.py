@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ledger.system_checks import correction_met_on
 from ledger.systems import VideoSystem
 from ledger.values import Device
 
@@ -43,6 +44,12 @@ def system_document(system: VideoSystem) -> dict[str, Any]:
         "version": system.version,
         "recorded_at": system.modified_on.isoformat(),
         "discovered": system.discovered_by is not None,
+        "correction_orders": [
+            {"order_id": order_id, **_plain(order)}
+            for order_id, order in system.correction_orders.items()
+        ],
+        "open_correction_orders": system.open_correction_orders,
+        "last_inspection": _plain(system.last_inspection),
     }
 
 
@@ -62,6 +69,18 @@ def _filing(doc: dict[str, Any], event: Any) -> dict[str, Any]:
     }
 
 
+def _meet_orders(doc: dict[str, Any], event: Any) -> dict[str, Any]:
+    """The open correction orders `event` meets, by the ledger's rule (`correction_met_on`)."""
+    orders = []
+    for order in doc.get("correction_orders", []):
+        if order["met_on"] is None:
+            met_on = correction_met_on(event, ordered_on=date.fromisoformat(order["ordered_on"]))
+            order = {**order, "met_on": _plain(met_on)}
+        orders.append(order)
+    open_orders = sum(1 for order in orders if order["met_on"] is None)
+    return {**doc, "correction_orders": orders, "open_correction_orders": open_orders}
+
+
 def fold(doc: dict[str, Any] | None, event: Any) -> dict[str, Any]:
     """The document after `event` (None before the system's first event)."""
     base = doc or {
@@ -76,6 +95,9 @@ def fold(doc: dict[str, Any] | None, event: Any) -> dict[str, Any]:
         "devices": [],
         "warnings": [],
         "discovered": False,
+        "correction_orders": [],
+        "open_correction_orders": 0,
+        "last_inspection": None,
     }
     if isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
         base = _filing(base, event)
@@ -94,8 +116,23 @@ def fold(doc: dict[str, Any] | None, event: Any) -> dict[str, Any]:
         }
     elif isinstance(event, VideoSystem.Cancelled):
         base = {**base, "status": "cancelled", "cancelled_on": event.effective_on.isoformat()}
+    elif isinstance(event, VideoSystem.CorrectionOrdered):
+        order = {
+            "order_id": event.order_id,
+            "due_on": event.due_on.isoformat(),
+            "reason": event.reason,
+            "ordered_on": event.effective_on.isoformat(),
+            "met_on": None,
+        }
+        base = {**base, "correction_orders": [*base.get("correction_orders", []), order]}
+    elif isinstance(event, VideoSystem.Inspected):
+        last = base.get("last_inspection")
+        if last is None or event.effective_on >= date.fromisoformat(last["on"]):
+            last = {"on": event.effective_on.isoformat(), "result": event.result}
+        base = {**base, "last_inspection": last}
     else:
         return base
+    base = _meet_orders(base, event)
     base["version"] = event.originator_version
     base["recorded_at"] = event.timestamp.isoformat()
     return base

@@ -28,13 +28,11 @@ from api.runtime import Runtime
 from api.schemas import (
     CancelRequest,
     ChangeRequest,
-    DiscoveryCreate,
     HistoryPage,
     SystemCreate,
     SystemPage,
     SystemPublic,
 )
-from ledger.access import sees_division
 from ledger.accounts import Account
 from ledger.systems import VideoSystem
 from ledger.values import Role
@@ -52,7 +50,7 @@ WRITE_PROBLEMS = {
 }
 
 
-def _respond(
+def system_response(
     rt: Runtime,
     system: VideoSystem,
     today: Any,
@@ -60,6 +58,7 @@ def _respond(
     status: int = 200,
     location: bool = False,
 ) -> JSONResponse:
+    """A system's body (`SystemPublic`) with its `ETag` (and `Location`, for a creating write)."""
     body = SystemPublic.model_validate(
         system_public(system_document(system), rt.rules, today=today)
     )
@@ -100,7 +99,7 @@ def file_system(
         device_sheet_id=body.device_sheet_id,
         request=request_key(request, body.model_dump(mode="json"), idempotency_key),
     )
-    return _respond(rt, outcome.aggregate, today, status=201, location=True)
+    return system_response(rt, outcome.aggregate, today, status=201, location=True)
 
 
 @router.get("/systems/{system_id}", response_model=SystemPublic, responses=PROBLEMS)
@@ -113,10 +112,10 @@ def read_system(
 ) -> JSONResponse:
     """The system now, or exactly as the ledger knew it at `as_of` (404 before it existed)."""
     if as_of is None:
-        return _respond(rt, rt.ledger.system_for(caller, system_id), today)
+        return system_response(rt, rt.ledger.system_for(caller, system_id), today)
     if as_of.tzinfo is None:
         raise Problem(422, "as_of needs an offset, e.g. 2025-05-01T12:00:00+08:00")
-    return _respond(rt, rt.ledger.system_as_of(caller, system_id, as_of), today)
+    return system_response(rt, rt.ledger.system_as_of(caller, system_id, as_of), today)
 
 
 def _scope(caller: Account) -> ListScope:
@@ -202,7 +201,7 @@ def change_system(
         devices_removed=body.devices_removed,
         today=today,
     )
-    return _respond(rt, system, today)
+    return system_response(rt, system, today)
 
 
 @router.post(
@@ -224,7 +223,7 @@ def cancel_system(
         effective_on=body.effective_on,
         reason=body.reason,
     )
-    return _respond(rt, system, today)
+    return system_response(rt, system, today)
 
 
 @router.get("/systems/{system_id}/history", response_model=HistoryPage, responses=PROBLEMS)
@@ -239,31 +238,3 @@ def system_history(system_id: UUID, rt: RuntimeDep, caller: Caller) -> dict[str,
         return hashlib.sha256(head + stored.state).hexdigest()
 
     return {"items": history(events, content_hash)}
-
-
-@router.post(
-    "/discoveries",
-    status_code=201,
-    response_model=SystemPublic,
-    responses=WRITE_PROBLEMS,
-    tags=["police"],
-)
-def discover(
-    request: Request,
-    body: DiscoveryCreate,
-    rt: RuntimeDep,
-    caller: Caller,
-    today: Today,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """An officer records a system found in use that was never filed (status `unfiled`)."""
-    if not (caller.role is Role.OFFICER and sees_division(caller, body.division_code)):
-        raise Problem(403, "only an officer of that district records a discovery")
-    outcome = rt.ledger.discover_system(
-        caller=caller,
-        facts=body.model_dump(exclude={"note"}),
-        note=body.note,
-        today=today,
-        request=request_key(request, body.model_dump(mode="json"), idempotency_key),
-    )
-    return _respond(rt, outcome.aggregate, today, status=201, location=True)
