@@ -1,8 +1,9 @@
-"""Pure checks behind the video system's verbs: a filing, a change, a correction order and an
-inspection are checked here, so `VideoSystem` reads as the rulebook and stays small.
+"""The rules behind the video system's verbs, kept apart so `VideoSystem` stays small.
 
-Nothing here touches an aggregate's state: each function takes what it checks as arguments and
-either returns the values the event will carry or raises `ValidationFailed` naming every bad field.
+The checks of a filing, a change, a correction order and an inspection take what they check as
+arguments and either return the values the event will carry or raise `ValidationFailed` naming
+every bad field. `AnswersOrders` and `correction_met_on` state when a correction order counts as
+met; the aggregate, the status document and the overdue view all apply that one rule.
 """
 
 from __future__ import annotations
