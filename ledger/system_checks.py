@@ -32,12 +32,12 @@ def recorded_on(timestamp: datetime) -> date:
 class AnswersOrders:
     """Mixed into the events that may meet a system's open correction orders (责令限期改正).
 
-    The rule: an order stays open until the first event recorded after it that answers it. A
-    filing action on the system (the filing of a discovered system, a change, a cancellation)
-    meets every open order on the Asia/Shanghai day it was recorded, since that is when the unit
-    acted, whatever date a change took effect. An inspection with result "consistent" meets every
-    open order made on or before the day inspected, on that day; a "discrepancy" meets nothing.
-    An order met after its `due_on` was met late; one still open after it is overdue.
+    The rule: an order stays open until the first event after it that answers it. A filing
+    action on the system (the filing of a discovered system, a change, a cancellation) meets
+    every open order on the day it was filed (the edge's "today" when it reached the ledger),
+    whatever date a change took effect. An inspection with result "consistent" meets every open
+    order made on or before the day inspected, on that day; a "discrepancy" meets nothing. An
+    order met after its `due_on` was met late; one still open after it is overdue.
     """
 
     def mutate(self, aggregate: Any) -> Any:
@@ -46,8 +46,9 @@ class AnswersOrders:
         return mutated
 
     def meets_order_on(self, ordered_on: date) -> date | None:
-        """The day this event meets an open order made on `ordered_on` (None: it does not)."""
-        return recorded_on(cast(Any, self).timestamp)
+        """The day this event meets an open order made on `ordered_on` (None: it does not).
+        By default the event's `effective_on`, the filing day of a discovered system's filing."""
+        return cast(date, cast(Any, self).effective_on)
 
 
 def correction_met_on(answer: Any, *, ordered_on: date) -> date | None:

@@ -217,6 +217,7 @@ class SystemCommands(LedgerBase):
             actor=actor_of(caller, on_behalf_of=system.unit_uscc),
             channel=channel,
             effective_on=effective_on,
+            filed_on=today,
         )
         self._save_expected(system, expected_version)
         return system
@@ -229,6 +230,7 @@ class SystemCommands(LedgerBase):
         expected_version: int,
         effective_on: date,
         reason: str,
+        today: date,
     ) -> VideoSystem:
         system, channel = self._writable(caller, system_id, expected_version)
         system.cancel(
@@ -236,6 +238,7 @@ class SystemCommands(LedgerBase):
             actor=actor_of(caller, on_behalf_of=system.unit_uscc),
             channel=channel,
             effective_on=effective_on,
+            filed_on=today,
         )
         self._save_expected(system, expected_version)
         return system

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import system_checks as checks
 from ledger.errors import SystemClosed, ValidationFailed
-from ledger.system_checks import AnswersOrders
+from ledger.system_checks import AnswersOrders, recorded_on
 from ledger.system_state import SystemState
 from ledger.validation import FieldRules, system_field_errors
 from ledger.values import Actor, Channel, Device, SystemStatus
@@ -69,7 +69,11 @@ class VideoSystem(SystemState, Aggregate):
             return mutated
 
     class Changed(AnswersOrders, Aggregate.Event):
-        """A filed item changed (备案变更); `effective_on` is when the change took effect."""
+        """A filed item changed (备案变更); `effective_on` is when the change took effect,
+        `filed_on` the day the change was filed (the edge's today; for a paper filing keyed
+        in by an officer, the day it is recorded)."""
+
+        class_version = 2
 
         reason: str
         changes: dict[str, Any]
@@ -79,14 +83,35 @@ class VideoSystem(SystemState, Aggregate):
         actor: Actor
         channel: str
         effective_on: date
+        filed_on: date
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no `filed_on`: it was the day recorded (Asia/Shanghai)."""
+            state["filed_on"] = recorded_on(state["timestamp"])
+
+        def meets_order_on(self, ordered_on: date) -> date | None:
+            return self.filed_on
 
     class Cancelled(AnswersOrders, Aggregate.Event):
-        """The system was taken out of use (注销). Nothing follows."""
+        """The system was taken out of use (注销) on `effective_on`, filed on `filed_on`.
+        Nothing follows."""
+
+        class_version = 2
 
         reason: str
         actor: Actor
         channel: str
         effective_on: date
+        filed_on: date
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no `filed_on`: it was the day recorded (Asia/Shanghai)."""
+            state["filed_on"] = recorded_on(state["timestamp"])
+
+        def meets_order_on(self, ordered_on: date) -> date | None:
+            return self.filed_on
 
     class CorrectionOrdered(Aggregate.Event):
         """An officer ordered a correction by `due_on` (责令限期改正) on `effective_on`."""
@@ -234,6 +259,7 @@ class VideoSystem(SystemState, Aggregate):
         actor: Actor,
         channel: Channel,
         effective_on: date,
+        filed_on: date,
     ) -> None:
         self.check_open_to(channel)
         change = self.prepare_change(changes, devices_added, devices_removed, rules)
@@ -246,6 +272,7 @@ class VideoSystem(SystemState, Aggregate):
             actor=actor,
             channel=str(channel),
             effective_on=effective_on,
+            filed_on=filed_on,
         )
 
     @event(Changed)
@@ -259,6 +286,7 @@ class VideoSystem(SystemState, Aggregate):
         actor: Actor,
         channel: str,
         effective_on: date,
+        filed_on: date,
     ) -> None:
         self.fields.update(changes)
         for key in devices_removed:
@@ -268,12 +296,22 @@ class VideoSystem(SystemState, Aggregate):
         self.next_device_no += len(devices_added)
         self.warnings = self.warnings + warnings
 
-    def cancel(self, *, reason: str, actor: Actor, channel: Channel, effective_on: date) -> None:
+    def cancel(
+        self, *, reason: str, actor: Actor, channel: Channel, effective_on: date, filed_on: date
+    ) -> None:
         self.check_open_to(channel)
-        self._cancel(reason=reason, actor=actor, channel=str(channel), effective_on=effective_on)
+        self._cancel(
+            reason=reason,
+            actor=actor,
+            channel=str(channel),
+            effective_on=effective_on,
+            filed_on=filed_on,
+        )
 
     @event(Cancelled)
-    def _cancel(self, reason: str, actor: Actor, channel: str, effective_on: date) -> None:
+    def _cancel(
+        self, reason: str, actor: Actor, channel: str, effective_on: date, filed_on: date
+    ) -> None:
         self.status = SystemStatus.CANCELLED
         self.cancelled_on = effective_on
 

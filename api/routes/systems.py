@@ -222,6 +222,7 @@ def cancel_system(
         expected_version=expected_version(if_match),
         effective_on=body.effective_on,
         reason=body.reason,
+        today=today,
     )
     return system_response(rt, system, today)
 

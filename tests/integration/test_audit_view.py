@@ -140,7 +140,7 @@ def _tell(rt: Runtime) -> Story:
     ledger.record_inspection(caller=officer, system_id=filed.id, inspected_on=TODAY,
                              result="consistent", note="一致", today=TODAY)  # fmt: skip
     ledger.cancel_system(caller=person, system_id=filed.id, expected_version=5,
-                         effective_on=TODAY, reason="停用")  # fmt: skip
+                         effective_on=TODAY, reason="停用", today=TODAY)  # fmt: skip
     return Story(legal=legal, person=person, officer=officer, system_id=filed.id)
 
 

@@ -75,6 +75,7 @@ def cancel(app: Ledger, caller: Account, system: VideoSystem, **kwargs: Any) -> 
         "expected_version": system.version,
         "effective_on": TODAY,
         "reason": "拆除",
+        "today": TODAY,
     }
     arguments.update(kwargs)
     return app.cancel_system(caller=caller, system_id=system.id, **arguments)

@@ -18,7 +18,6 @@ from ledger.errors import (
     SystemClosed,
     ValidationFailed,
 )
-from ledger.system_checks import recorded_on
 from ledger.systems import VideoSystem
 from ledger.values import Channel, Role
 from projections.documents import fold, system_document
@@ -239,7 +238,12 @@ def test_nothing_is_ordered_or_inspected_after_a_cancellation(
 ) -> None:
     system, owner = filed
     app.cancel_system(
-        caller=owner, system_id=system.id, expected_version=1, effective_on=TODAY, reason="拆除"
+        caller=owner,
+        system_id=system.id,
+        expected_version=1,
+        effective_on=TODAY,
+        reason="拆除",
+        today=TODAY,
     )
     before = head(app)
 
@@ -322,7 +326,7 @@ def test_an_unknown_system_is_not_found(app: Ledger, clerk: Account) -> None:
 # --- when an order is met -----------------------------------------------------------------------
 
 
-def test_a_change_meets_open_orders_on_the_day_it_was_recorded_not_the_day_it_took_effect(
+def test_a_change_meets_open_orders_on_the_day_it_was_filed_not_the_day_it_took_effect(
     app: Ledger, clerk: Account, filed: tuple[VideoSystem, Account]
 ) -> None:
     system, owner = filed
@@ -340,7 +344,7 @@ def test_a_change_meets_open_orders_on_the_day_it_was_recorded_not_the_day_it_to
 
     event = last_event(app, owner, system.id)
     assert isinstance(event, VideoSystem.Changed)
-    assert only_order(changed)["met_on"] == recorded_on(event.timestamp)
+    assert only_order(changed)["met_on"] == event.filed_on == TODAY
     assert only_order(changed)["met_on"] != event.effective_on
     assert changed.open_correction_orders == 0
 
@@ -352,12 +356,15 @@ def test_a_cancellation_meets_open_orders(
     order(app, clerk, system.id)
 
     cancelled = app.cancel_system(
-        caller=owner, system_id=system.id, expected_version=2, effective_on=TODAY, reason="拆除"
+        caller=owner,
+        system_id=system.id,
+        expected_version=2,
+        effective_on=TODAY,
+        reason="拆除",
+        today=TODAY,
     )
 
-    assert only_order(cancelled)["met_on"] == recorded_on(
-        last_event(app, owner, system.id).timestamp
-    )
+    assert only_order(cancelled)["met_on"] == TODAY
 
 
 def test_filing_a_discovered_system_meets_the_order_to_file_it(app: Ledger, clerk: Account) -> None:
@@ -376,9 +383,7 @@ def test_filing_a_discovered_system_meets_the_order_to_file_it(app: Ledger, cler
     ).aggregate
 
     assert filed_now.channel is Channel.ONLINE
-    assert only_order(filed_now)["met_on"] == recorded_on(
-        last_event(app, owner, discovered.id).timestamp
-    )
+    assert only_order(filed_now)["met_on"] == TODAY
 
 
 def test_a_consistent_inspection_meets_only_orders_made_on_or_before_the_day_inspected(

@@ -108,6 +108,7 @@ class SystemLifecycle(RuleBasedStateMachine):
             expected_version=self.model.version,
             effective_on=TODAY,
             reason="拆除",
+            today=TODAY,
         )
 
     def new_device(self, with_id: bool) -> dict[str, Any]:
