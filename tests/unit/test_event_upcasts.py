@@ -26,8 +26,13 @@ def test_a_version_1_change_reads_with_the_day_it_was_recorded_as_its_filing_day
     uscc, owner = unit_with_owner(app)
     system = file_online(app, owner, uscc)
     app.change_system(
-        caller=owner, system_id=system.id, expected_version=1, effective_on=TODAY,
-        reason="改名", changes={"name": "新名字"}, today=TODAY,
+        caller=owner,
+        system_id=system.id,
+        expected_version=1,
+        effective_on=TODAY,
+        reason="改名",
+        changes={"name": "新名字"},
+        today=TODAY,
     )
     stored = app.recorder.select_events(system.id)[-1]
     old = app.mapper.to_domain_event(_as_version_1(app, stored))
@@ -43,8 +48,12 @@ def test_a_version_1_cancellation_reads_with_the_day_it_was_recorded_as_its_fili
     uscc, owner = unit_with_owner(app)
     system = file_online(app, owner, uscc)
     app.cancel_system(
-        caller=owner, system_id=system.id, expected_version=1, effective_on=TODAY,
-        reason="拆除", today=TODAY,
+        caller=owner,
+        system_id=system.id,
+        expected_version=1,
+        effective_on=TODAY,
+        reason="拆除",
+        today=TODAY,
     )
     stored = app.recorder.select_events(system.id)[-1]
     old = app.mapper.to_domain_event(_as_version_1(app, stored))

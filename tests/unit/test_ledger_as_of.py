@@ -49,7 +49,11 @@ def history(app: Ledger) -> History:
         today=TODAY,
     )
     app.cancel_system(
-        caller=owner, system_id=system.id, expected_version=2, effective_on=TODAY, reason="拆除",
+        caller=owner,
+        system_id=system.id,
+        expected_version=2,
+        effective_on=TODAY,
+        reason="拆除",
         today=TODAY,
     )
     filed, changed, cancelled = (
