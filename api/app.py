@@ -16,6 +16,7 @@ from api.auth import Authenticator
 from api.deps import today
 from api.problems import Problem, problem_response
 from api.routes import accounts, audit, police, systems
+from api.routes import ledger as ledger_routes
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from ledger import codes
@@ -160,6 +161,7 @@ def create_app(
     )
     app.include_router(accounts.router)
     app.include_router(systems.router)
+    app.include_router(ledger_routes.router)
     app.include_router(police.router)
     app.include_router(audit.router)
     _install_operations(app)

@@ -182,6 +182,52 @@ def _projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from api import logs
+    from api.runtime import open_runtime
+    from api.verification import describe, public_report, signer_of, verify
+
+    logs.configure(settings.log_level)
+    runtime = open_runtime(settings, projections=False)
+    try:
+        signer = signer_of(runtime)
+        if args.public_key:
+            print(f"key id {signer.key_id}\nbase64 {signer.public_key_base64}")
+            print(signer.public_key_pem, end="")
+            return 0
+        result = verify(runtime)
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(public_report(result, signer)))
+    else:
+        print("\n".join(describe(result, signer)))
+    return 0 if result.verified else 1
+
+
+def _db_grants(args: argparse.Namespace, settings: Settings) -> int:
+    from api.database import grant_statements, ledger_datastore, protect_event_tables
+    from api.runtime import database_url, eventsourcing_env
+    from ledger.application import Ledger
+
+    ledger = Ledger(env=eventsourcing_env(database_url(settings), settings))
+    try:
+        protect_event_tables(ledger)
+        with ledger_datastore(ledger).transaction(commit=True) as curs:
+            for statement in grant_statements(ledger, args.role):
+                print(f"{statement.as_string(curs)};")
+                if not args.dry_run:
+                    curs.execute(statement)
+    finally:
+        ledger.close()
+    print(
+        f"-- run the service as {args.role} with LEDGER_CREATE_TABLE=n: the event tables stay"
+        " with their owner",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="psvs-ledger",
@@ -225,6 +271,27 @@ def parser() -> argparse.ArgumentParser:
         "--rules", type=Path, help="a rules file the view applies from now on (default: its own)"
     )
     rebuild.set_defaults(handler=_projections_rebuild)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check the log against its hash chain and signed checkpoints; exit 1 naming the"
+        " first bad position",
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument(
+        "--public-key", action="store_true", help="print the checkpoints' public key and exit"
+    )
+    verify.set_defaults(handler=_verify)
+
+    db = commands.add_parser("db", help="database set-up")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    grants = db_commands.add_parser(
+        "grants",
+        help="as the tables' owner: let ROLE read and append events, nothing else (run once)",
+    )
+    grants.add_argument("--role", required=True, help="the role the service connects as")
+    grants.add_argument("--dry-run", action="store_true", help="print the SQL, change nothing")
+    grants.set_defaults(handler=_db_grants)
     return top
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -13,7 +13,9 @@ from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
+from api.database import protect_event_tables
 from api.embedded import start_embedded_postgres, stop_embedded_postgres
+from api.keys import view_configuration
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.rules import Rules, calendar_version, rules_from_text, rules_text
@@ -71,6 +73,8 @@ class Runtime:
     settings_read_wait: float = 5.0
     runners: list[BatchRunner] = field(default_factory=list)
     embedded: Path | None = None
+    # Gives a view what it may not read from settings itself (the chain view its signing key).
+    configure_view: Callable[[ViewRecorder], None] | None = None
 
     # --- views ------------------------------------------------------------------------------
     def open_view(self, kind: type[ViewRecorder], generation: int, rules: Rules) -> ViewRecorder:
@@ -81,6 +85,8 @@ class Runtime:
         )
         view = cast(ViewRecorder, factory.tracking_recorder(kind))
         view.rules = rules
+        if self.configure_view is not None:
+            self.configure_view(view)
         return view
 
     def _slot(self, kind: type[ViewRecorder]) -> ViewSlot:
@@ -174,6 +180,7 @@ def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
     env = eventsourcing_env(url, settings)
     configured = rules_text(settings.rules)
     ledger = Ledger(env=env, rules=_rules(configured))
+    protect_event_tables(ledger)
     factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))
     reads = factory.datastore
     runtime = Runtime(
@@ -185,6 +192,7 @@ def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
         configured_rules=configured,
         settings_read_wait=settings.read_wait_seconds,
         embedded=embedded_dir(settings),
+        configure_view=view_configuration(settings),
     )
     for kind in VIEWS.values():
         runtime.slots[kind.name] = runtime._slot(kind)

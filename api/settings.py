@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,3 +27,12 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 key that signs the hash chain's checkpoints: the base64 of a raw"
+        " 32-byte private key, or the path of a file holding a PKCS#8 PEM key (or that base64);"
+        " unset = <data_dir>/signing.key, generated (mode 0600) on first start",
+    )
+    checkpoint_every: int = Field(
+        default=1000, ge=1, description="the chain view signs a checkpoint every N events"
+    )

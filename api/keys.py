@@ -1,0 +1,108 @@
+"""The Ed25519 key that signs the hash chain's checkpoints, from the settings.
+
+`LEDGER_SIGNING_KEY` is either the base64 of a raw 32-byte private key, or the path of a file
+holding a PKCS#8 PEM private key (`openssl genpkey -algorithm ed25519`) or that base64. When it is
+unset, the key in `<LEDGER_DATA_DIR>/signing.key` is used, generated on first start (mode 0600)
+so that the service runs on a bare machine; a warning says so (never the key). For production,
+generate a key, keep a copy off the machine, and give outside parties the public key:
+`psvs-ledger verify --public-key`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from api import logs
+from api.settings import Settings
+from projections.base import ViewRecorder
+from projections.chain import ChainView
+from projections.hashing import Signer
+
+GENERATED_KEY_FILE = "signing.key"
+
+
+class SigningKeyError(ValueError):
+    """LEDGER_SIGNING_KEY names no usable Ed25519 private key."""
+
+
+def _from_text(text: bytes, source: str) -> Ed25519PrivateKey:
+    if text.lstrip().startswith(b"-----BEGIN"):
+        try:
+            key = load_pem_private_key(text, password=None)
+        except (ValueError, TypeError) as error:
+            raise SigningKeyError(f"{source}: not an unencrypted PEM private key") from error
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SigningKeyError(f"{source}: the PEM key is not an Ed25519 key")
+        return key
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error as error:
+        raise SigningKeyError(f"{source}: neither PEM nor base64") from error
+    if len(raw) != 32:
+        raise SigningKeyError(f"{source}: a raw Ed25519 private key has 32 bytes, not {len(raw)}")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def _generated(path: Path) -> Ed25519PrivateKey:
+    """The key in `path`, written first (0600, atomically) if there is none yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
+        try:
+            os.link(temporary, path)  # fails if another process got there first: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return _from_text(path.read_bytes(), str(path))
+
+
+def load_signer(settings: Settings) -> Signer:
+    """The configured signing key, or the generated one (with a warning)."""
+    if settings.signing_key is not None:
+        value = settings.signing_key.get_secret_value().strip()
+        if not value.startswith("-----BEGIN") and Path(value).is_file():
+            return Signer(_from_text(Path(value).read_bytes(), value))
+        return Signer(_from_text(value.encode(), "LEDGER_SIGNING_KEY"))
+    path = settings.data_dir / GENERATED_KEY_FILE
+    signer = Signer(_generated(path))
+    if not structlog.is_configured():
+        logs.configure(settings.log_level)
+    logs.log.warning(
+        "generated_signing_key_in_use",
+        detail="LEDGER_SIGNING_KEY is unset: checkpoints are signed with a generated key",
+        path=str(path),
+        key_id=signer.key_id,
+    )
+    return signer
+
+
+def view_configuration(settings: Settings) -> Callable[[ViewRecorder], None]:
+    """What the runtime does to each view it opens: the chain view gets its signer."""
+    signer = load_signer(settings)
+
+    def configure(view: ViewRecorder) -> None:
+        if isinstance(view, ChainView):
+            view.signer = signer
+            view.checkpoint_every = settings.checkpoint_every
+
+    return configure

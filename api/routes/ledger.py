@@ -1,0 +1,39 @@
+"""The ledger as a whole: `GET /v1/ledger/verification` checks its hash chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Caller, RuntimeDep
+from api.verification import public_report, signer_of, verify
+from ledger.errors import Forbidden, NotFound
+from ledger.values import Role
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/problem+json": {}}}
+    for code, text in {
+        401: "no or bad bearer token",
+        403: "an officer: only auditors and admins verify the ledger",
+        404: "a unit-side account: there is no such resource for it",
+    }.items()
+}
+
+
+@router.get("/verification", responses=PROBLEMS)
+async def verification(rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
+    """Recomputes the whole hash chain from the log and checks every signed checkpoint.
+
+    `verified` is false when an event was changed, deleted, inserted or reordered, or a
+    checkpoint's signature does not hold; `first_bad_position` and `problem` say where and what.
+    Events the chain view has not reached yet are counted in `unlinked`, not judged. The
+    checkpoints' public key is in `checkpoints.public_key` (raw Ed25519, base64)."""
+    if caller.role.is_unit_side:
+        raise NotFound("no such resource")
+    if caller.role not in (Role.AUDITOR, Role.ADMIN):
+        raise Forbidden("only auditors and admins verify the ledger")
+    result = await run_in_threadpool(verify, rt)
+    return public_report(result, signer_of(rt))
