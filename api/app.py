@@ -15,7 +15,7 @@ from api import logs, problems
 from api.auth import Authenticator
 from api.deps import today
 from api.problems import Problem, problem_response
-from api.routes import accounts, audit, police, systems
+from api.routes import accounts, audit, overdue, police, systems
 from api.routes import ledger as ledger_routes
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
@@ -164,6 +164,7 @@ def create_app(
     app.include_router(ledger_routes.router)
     app.include_router(police.router)
     app.include_router(audit.router)
+    app.include_router(overdue.router)
     _install_operations(app)
     _install_middleware(app, settings)
     return app

@@ -8,19 +8,9 @@ from typing import Any
 from ledger import codes
 from ledger.accounts import Account
 from ledger.rules import Rules, is_late, registration_deadline
-from ledger.systems import VideoSystem
 from ledger.units import Unit
 from ledger.values import Role
-
-EVENT_TYPES = {
-    "Filed": "filed",
-    "DiscoveredFiled": "filed",
-    "Discovered": "discovered",
-    "Changed": "changed",
-    "Cancelled": "cancelled",
-    "CorrectionOrdered": "correction_ordered",
-    "Inspected": "inspected",
-}
+from projections.event_items import describe, fields_after
 
 
 def system_public(doc: dict[str, Any], rules: Rules, *, today: date) -> dict[str, Any]:
@@ -67,74 +57,12 @@ def unit_public(unit: Unit, caller: Account) -> dict[str, Any]:
     }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "as_dict"):
-        return _jsonable(value.as_dict())
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value) if not hasattr(value, "isoformat") else value.isoformat()
-
-
 def history(events: list[Any], event_hash: Any) -> list[dict[str, Any]]:
-    """Every event of one system, in order, with the diff of each change."""
+    """Every event of one system, in order, with the diff of each change: the same items as
+    the audit view's (projections/event_items.py), so the two never disagree."""
     items = []
-    state: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
     for event in events:
-        kind = type(event).__name__
-        data = {
-            k: _jsonable(v)
-            for k, v in event.__dict__.items()
-            if k
-            not in {
-                "originator_id",
-                "originator_version",
-                "timestamp",
-                "originator_topic",
-                "actor",
-                "channel",
-                "effective_on",
-                "request_digest",
-            }
-        }
-        diff = None
-        if isinstance(event, VideoSystem.Changed):
-            diff = {
-                name: {"old": _jsonable(state.get(name)), "new": _jsonable(value)}
-                for name, value in event.changes.items()
-            }
-            if event.devices_added or event.devices_removed:
-                diff["devices"] = {
-                    "old": None,
-                    "new": None,
-                    "added": [d.key for d in event.devices_added],
-                    "removed": list(event.devices_removed),
-                }
-            state.update(event.changes)
-        elif isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
-            state.update(event.filing)
-        elif isinstance(event, VideoSystem.Discovered):
-            state.update(event.facts)
-        actor = event.actor
-        items.append(
-            {
-                "seq": event.originator_version,
-                "type": EVENT_TYPES.get(kind, kind),
-                "recorded_at": event.timestamp.isoformat(),
-                "effective_on": event.effective_on,
-                "actor": {
-                    "account_id": actor.account_id,
-                    "role": str(actor.role),
-                    "name": actor.name,
-                },
-                "on_behalf_of": actor.on_behalf_of,
-                "channel": str(event.channel),
-                "data": data,
-                "diff": diff,
-                "hash": event_hash(event),
-            }
-        )
+        items.append({**describe(event, fields), "hash": event_hash(event)})
+        fields = fields_after(event, fields)
     return items

@@ -28,6 +28,8 @@ from projections.runner import BatchRunner, ViewSlot
 RULES_VIEW = "overdue"
 # Views keep few connections: one writer thread each, plus a spare for a rebuild switch.
 VIEW_POOL_SIZE = 2
+# Connections a pool opens at start; it grows to the configured size under load.
+POOL_OPEN = 2
 WAIT_POLL_SECONDS = 0.05
 
 
@@ -53,8 +55,9 @@ def eventsourcing_env(url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_PORT": str(params.get("port", "5432")),
         "POSTGRES_USER": str(params.get("user", "postgres")),
         "POSTGRES_PASSWORD": str(params.get("password", "")),
-        "POSTGRES_POOL_SIZE": str(settings.pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
+        # The library opens POOL_SIZE connections at once and grows by MAX_OVERFLOW on demand.
+        "POSTGRES_POOL_SIZE": str(min(POOL_OPEN, settings.pool_size)),
+        "POSTGRES_MAX_OVERFLOW": str(max(settings.pool_size - POOL_OPEN, 0)),
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "5",
@@ -79,7 +82,7 @@ class Runtime:
     # --- views ------------------------------------------------------------------------------
     def open_view(self, kind: type[ViewRecorder], generation: int, rules: Rules) -> ViewRecorder:
         """One generation of a view, its tables created if new, applying `rules`."""
-        env = {**self.env, "POSTGRES_POOL_SIZE": str(VIEW_POOL_SIZE), "POSTGRES_MAX_OVERFLOW": "2"}
+        env = {**self.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": str(VIEW_POOL_SIZE)}
         factory = InfrastructureFactory.construct(
             Environment(physical_prefix(kind.name, generation), env)
         )

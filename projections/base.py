@@ -87,6 +87,11 @@ class ViewRecorder(PostgresTrackingRecorder):
         return Identifier(f"{cls.name}_{suffix}")
 
     @classmethod
+    def read_views(cls) -> list[str]:
+        """The stable names readers use, one per table."""
+        return [f"{cls.name}_{suffix}" for suffix in cls.tables]
+
+    @classmethod
     def physical_tables(cls, generation: int) -> list[str]:
         """Every table of one generation, its tracking table included."""
         prefix = physical_prefix(cls.name, generation)

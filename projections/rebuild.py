@@ -77,6 +77,7 @@ def rebuild(
             kind.name,
             generation=generation,
             calendar_version=calendar_version(),
+            views=kind.read_views(),
             bind=view.bind_readers(),
         )
         # Commits that landed between the last page and the switch; a running service may

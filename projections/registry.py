@@ -8,17 +8,22 @@ read names in one transaction, then tells listeners on the `projection_registry`
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
+from psycopg.errors import LockNotAvailable
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.rules import Rules, rules_from_text
 
 CHANNEL = "projection_registry"
+# How long a switch waits for a lock before it backs off, and how often it tries.
+LOCK_WAIT = "200ms"
+SWITCH_ATTEMPTS = 100
 
 _CREATE = """
 CREATE TABLE IF NOT EXISTS projection_registry (
@@ -146,13 +151,46 @@ class Registry:
         *,
         generation: int,
         calendar_version: str,
+        views: list[str],
         bind: list[Composed],
     ) -> int:
-        """Makes `generation` live for every reader at once; returns the old generation."""
+        """Makes `generation` live for every reader at once; returns the old generation.
+
+        Re-pointing the read `views` takes their exclusive locks. A reader joining two of them
+        holds one while it waits for the other, so the switch takes them all first, waiting
+        at most LOCK_WAIT each time: it backs off and tries again rather than deadlock with a
+        reader (which PostgreSQL would break by failing one of the two, perhaps the reader).
+        """
+        for attempt in range(SWITCH_ATTEMPTS):
+            try:
+                return self._switch(name, generation, calendar_version, views, bind)
+            except LockNotAvailable:
+                time.sleep(min(0.02 * (attempt + 1), 0.5))
+        raise RuntimeError(f"could not switch view {name}: its readers never let go")
+
+    def _switch(
+        self,
+        name: str,
+        generation: int,
+        calendar_version: str,
+        views: list[str],
+        bind: list[Composed],
+    ) -> int:
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(LOCK_WAIT)))
             row = self._lock_row(curs, name)
             if row["building"] != generation:
                 raise RuntimeError(f"view {name} is not rebuilding generation {generation}")
+            curs.execute(
+                "SELECT v FROM unnest(%s::text[]) AS v"
+                " WHERE to_regclass(quote_ident(v)) IS NOT NULL",
+                (views,),
+            )
+            existing = [Identifier(r["v"]) for r in curs.fetchall()]
+            if existing:
+                curs.execute(
+                    SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(SQL(", ").join(existing))
+                )
             rules = rules_from_text(row["building_rules_toml"], source=f"rebuild of {name}")
             for statement in bind:
                 curs.execute(statement)

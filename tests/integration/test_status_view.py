@@ -13,8 +13,8 @@ from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from ledger import codes
 from ledger.values import Role
-from projections.documents import system_document
 from projections.base import Batch
+from projections.documents import system_document
 from projections.runner import BatchRunner, PositionMoved, ViewSlot, apply_batch
 from projections.status import ListScope, StatusView, list_systems
 

@@ -1,0 +1,56 @@
+"""The police side's overdue lists: who has not filed, who filed late, whose order is overdue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from api import cursors
+from api.deps import Caller, RuntimeDep, Today
+from api.problems import Problem
+from api.routes.accounts import PROBLEMS
+from ledger.values import Role
+from projections.overdue import overdue_items
+
+router = APIRouter(prefix="/v1", tags=["police"])
+
+Kind = Literal["unfiled", "filed_late", "change_late", "correction_overdue", "due_soon"]
+
+
+@router.get("/overdue", responses=PROBLEMS)
+def overdue(
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    division_code: Annotated[str | None, Query(max_length=12)] = None,
+    kind: Kind | None = None,
+    as_of: Annotated[date | None, Query(description="a day (Asia/Shanghai); default today")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The duties on a list as of a day, by due date; each item names its rules version."""
+    if caller.role.is_unit_side:
+        raise Problem(403, "the overdue lists are for officers, auditors and admins")
+    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
+        return {"items": [], "next_cursor": None}
+    after = cursors.decode(cursor, length=2)
+    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("overdue",)):
+        raise Problem(
+            503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
+        )
+    items, last = overdue_items(
+        rt.reads,
+        as_of=as_of or today,
+        rules=rt.rules,
+        division_prefix=None if caller.role is Role.ADMIN else caller.division_code,
+        division_code=division_code,
+        kind=kind,
+        after=(date.fromisoformat(after[0]), str(after[1])) if after else None,
+        limit=limit,
+    )
+    return {
+        "items": items,
+        "next_cursor": cursors.encode([last[0].isoformat(), last[1]] if last else None),
+    }

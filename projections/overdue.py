@@ -1,0 +1,314 @@
+"""The overdue view: every duty the ledger tracks, with its due date and the day it was met.
+
+A duty is a system's registration (file within the deadline after it was put into use), each
+change (file it within the change deadline after it took effect) and each correction order (act
+by the date the officer set). Due dates are computed once, when the view is built, under the
+view's own rules (stored with it, see projections/registry.py); rebuilding under other rules
+recomputes them all. What is overdue "as of D" is then a query over stored dates:
+
+- `unfiled`: a registration known to the ledger by D, due before D, not filed by D;
+- `filed_late`: a registration filed by D, after its due date;
+- `change_late`: a change filed by D, after its due date;
+- `correction_overdue`: a correction order made by D, due before D, not met by D;
+- `due_soon`: a duty known by D, not met by D, due within the rules' window from D.
+
+"Known by D" makes a past list what the ledger could have shown that day: a system discovered
+later was not on the list before its discovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.rules import Rules, change_deadline, registration_deadline
+from ledger.system_checks import correction_met_on
+from ledger.systems import VideoSystem
+from projections.base import Batch, ViewRecorder
+
+KINDS = ("unfiled", "filed_late", "change_late", "correction_overdue", "due_soon")
+_SYSTEM_COLUMNS = (
+    "filing_number",
+    "unit_uscc",
+    "name",
+    "division_code",
+    "place_category",
+    "status",
+    "commissioned_on",
+)
+_DUTY_COLUMNS = (
+    "system_id",
+    "kind",
+    "due_on",
+    "provisional",
+    "known_on",
+    "met_on",
+    "position",
+    "order_id",
+)
+
+
+class OverdueView(ViewRecorder):
+    """Tables `systems` (what a list item names) and `duties` (one row per duty)."""
+
+    name = "overdue"
+    tables = {  # noqa: RUF012 - class-level schema
+        "systems": "system_id uuid PRIMARY KEY, filing_number text, unit_uscc text,"
+        " name text, division_code text NOT NULL, place_category int, status text NOT NULL,"
+        " commissioned_on date NOT NULL",
+        "duties": "duty_id text PRIMARY KEY, system_id uuid NOT NULL, kind text NOT NULL,"
+        " due_on date NOT NULL, provisional boolean NOT NULL, known_on date NOT NULL,"
+        " met_on date, position bigint NOT NULL, order_id text",
+    }
+    indexes = {  # noqa: RUF012
+        "systems_division": ("systems", "division_code"),
+        "duties_system": ("duties", "system_id"),
+        "duties_due": ("duties", "due_on, duty_id"),
+    }
+
+    @property
+    def _rules(self) -> Rules:
+        assert self.rules is not None, "a view is opened with its rules"
+        return self.rules
+
+    def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
+        touched = list(
+            {e.originator_id for e in batch.events if isinstance(e, VideoSystem.Event)}
+        )
+        if not touched:
+            return
+        systems, duties = self._load(curs, touched)
+        dirty_systems: set[UUID] = set()
+        dirty_duties: set[str] = set()
+        for notification, event in zip(batch.notifications, batch.events, strict=True):
+            if not isinstance(event, VideoSystem.Event):
+                continue
+            sid = event.originator_id
+            changed = self._fold(systems, duties, event, notification.id)
+            dirty_systems.add(sid)
+            dirty_duties.update(changed)
+        self._write(curs, systems, dirty_systems, duties, dirty_duties)
+
+    # --- folding ----------------------------------------------------------------------------
+    def _fold(
+        self,
+        systems: dict[UUID, dict[str, Any]],
+        duties: dict[str, dict[str, Any]],
+        event: Any,
+        position: int,
+    ) -> list[str]:
+        """Applies one system event to the rows in memory; returns the duties it touched."""
+        sid = event.originator_id
+        touched = self._meet_orders(duties, sid, event)
+        if isinstance(event, VideoSystem.Filed | VideoSystem.Discovered):
+            source = event.filing if isinstance(event, VideoSystem.Filed) else event.facts
+            systems[sid] = {"status": "unfiled", "filing_number": None}
+            self._take_fields(systems[sid], source)
+            duties[f"registration:{sid}"] = {
+                "system_id": sid,
+                "kind": "registration",
+                "known_on": event.effective_on,
+                "met_on": None,
+                "position": position,
+                "order_id": None,
+            }
+        if isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
+            self._take_fields(systems[sid], event.filing)
+            systems[sid]["status"] = "filed"
+            duties[f"registration:{sid}"]["met_on"] = event.effective_on
+        elif isinstance(event, VideoSystem.Changed):
+            self._take_fields(systems[sid], event.changes)
+            deadline = change_deadline(event.effective_on, self._rules)
+            key = f"change:{sid}:{event.originator_version}"
+            duties[key] = {
+                "system_id": sid,
+                "kind": "change",
+                "due_on": deadline.due_on,
+                "provisional": deadline.provisional,
+                "known_on": event.filed_on,
+                "met_on": event.filed_on,
+                "position": position,
+                "order_id": None,
+            }
+            touched.append(key)
+        elif isinstance(event, VideoSystem.Cancelled):
+            systems[sid]["status"] = "cancelled"
+        elif isinstance(event, VideoSystem.CorrectionOrdered):
+            key = f"correction:{event.order_id}"
+            duties[key] = {
+                "system_id": sid,
+                "kind": "correction",
+                "due_on": event.due_on,
+                "provisional": False,
+                "known_on": event.effective_on,
+                "met_on": None,
+                "position": position,
+                "order_id": event.order_id,
+            }
+            touched.append(key)
+        registration = f"registration:{sid}"
+        if registration in duties:
+            deadline = registration_deadline(systems[sid]["commissioned_on"], self._rules)
+            duties[registration]["due_on"] = deadline.due_on
+            duties[registration]["provisional"] = deadline.provisional
+            touched.append(registration)
+        return touched
+
+    @staticmethod
+    def _take_fields(system: dict[str, Any], source: Any) -> None:
+        for column in _SYSTEM_COLUMNS:
+            if column in source:
+                system[column] = source[column]
+
+    @staticmethod
+    def _meet_orders(duties: dict[str, dict[str, Any]], sid: UUID, event: Any) -> list[str]:
+        met = []
+        for key, duty in duties.items():
+            if duty["system_id"] != sid or duty["kind"] != "correction" or duty["met_on"]:
+                continue
+            met_on = correction_met_on(event, ordered_on=duty["known_on"])
+            if met_on is not None:
+                duty["met_on"] = met_on
+                met.append(key)
+        return met
+
+    # --- storage ----------------------------------------------------------------------------
+    def _load(
+        self, curs: Cursor[DictRow], system_ids: list[UUID]
+    ) -> tuple[dict[UUID, dict[str, Any]], dict[str, dict[str, Any]]]:
+        curs.execute(
+            SQL("SELECT * FROM {t} WHERE system_id = ANY(%s)").format(t=self.table("systems")),
+            (system_ids,),
+        )
+        systems = {row.pop("system_id"): dict(row) for row in curs.fetchall()}
+        curs.execute(
+            SQL(
+                "SELECT * FROM {t} WHERE system_id = ANY(%s)"
+                " AND (kind = 'registration' OR (kind = 'correction' AND met_on IS NULL))"
+            ).format(t=self.table("duties")),
+            (system_ids,),
+        )
+        duties = {row.pop("duty_id"): dict(row) for row in curs.fetchall()}
+        return systems, duties
+
+    def _write(
+        self,
+        curs: Cursor[DictRow],
+        systems: dict[UUID, dict[str, Any]],
+        dirty_systems: Iterable[UUID],
+        duties: dict[str, dict[str, Any]],
+        dirty_duties: Iterable[str],
+    ) -> None:
+        system_rows = [
+            (sid, *(systems[sid].get(c) for c in _SYSTEM_COLUMNS)) for sid in dirty_systems
+        ]
+        duty_rows = [
+            (key, *(duties[key].get(c) for c in _DUTY_COLUMNS)) for key in set(dirty_duties)
+        ]
+        for table, key, columns, rows in (
+            ("systems", "system_id", _SYSTEM_COLUMNS, system_rows),
+            ("duties", "duty_id", _DUTY_COLUMNS, duty_rows),
+        ):
+            if rows:
+                curs.executemany(_upsert(self.table(table), key, columns), rows)
+
+
+def _upsert(table: Identifier, key: str, columns: tuple[str, ...]) -> Composed:
+    names = ", ".join((key, *columns))
+    params = ", ".join(["%s"] * (len(columns) + 1))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+    return SQL(
+        "INSERT INTO {t} (" + names + ") VALUES (" + params + ")"
+        " ON CONFLICT (" + key + ") DO UPDATE SET " + updates
+    ).format(t=table)
+
+
+# The kind of a duty as of %(as_of)s, or NULL when it is on no list that day.
+_KIND_AS_OF = """
+CASE
+  WHEN d.met_on IS NOT NULL AND d.met_on <= %(as_of)s THEN
+    CASE WHEN d.met_on > d.due_on THEN
+      CASE d.kind WHEN 'registration' THEN 'filed_late' WHEN 'change' THEN 'change_late' END
+    END
+  WHEN d.known_on > %(as_of)s THEN NULL
+  WHEN d.due_on < %(as_of)s THEN
+    CASE d.kind WHEN 'registration' THEN 'unfiled' WHEN 'correction' THEN 'correction_overdue' END
+  WHEN d.due_on <= %(as_of)s + %(soon)s THEN 'due_soon'
+END
+"""
+
+
+def overdue_items(
+    reads: Any,
+    *,
+    as_of: date,
+    rules: Rules,
+    division_prefix: str | None,
+    division_code: str | None,
+    kind: str | None,
+    after: tuple[date, str] | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], tuple[date, str] | None]:
+    """One page of the lists as of a day, by due date; and the cursor of the next page."""
+    where = ["k.kind IS NOT NULL"]
+    params: dict[str, Any] = {"as_of": as_of, "soon": rules.due_soon_days, "limit": limit + 1}
+    if division_prefix:
+        where.append("s.division_code LIKE %(prefix)s")
+        params["prefix"] = division_prefix.replace("%", "").replace("_", "") + "%"
+    if division_code:
+        where.append("s.division_code = %(division)s")
+        params["division"] = division_code
+    if kind:
+        where.append("k.kind = %(kind)s")
+        params["kind"] = kind
+    if after:
+        where.append("(d.due_on, d.duty_id) > (%(after_due)s, %(after_id)s)")
+        params["after_due"], params["after_id"] = after
+    query = SQL(
+        "SELECT d.*, k.kind AS list_kind, s.filing_number, s.unit_uscc, s.name,"
+        " s.division_code, s.place_category, s.status"
+        " FROM {duties} d JOIN {systems} s USING (system_id)"
+        " CROSS JOIN LATERAL (SELECT " + _KIND_AS_OF + " AS kind) k"
+        " WHERE " + " AND ".join(where) + " ORDER BY d.due_on, d.duty_id LIMIT %(limit)s"
+    ).format(duties=OverdueView.read_table("duties"), systems=OverdueView.read_table("systems"))
+    with reads.transaction(commit=False) as curs:
+        curs.execute(query, params)
+        rows = curs.fetchall()
+    page = [_item(row, as_of, rules) for row in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return page, (last["due_on"], last["duty_id"]) if last else None
+
+
+def _item(row: dict[str, Any], as_of: date, rules: Rules) -> dict[str, Any]:
+    kind = row["list_kind"]
+    if kind in ("filed_late", "change_late"):
+        days = (row["met_on"] - row["due_on"]).days
+    elif kind == "due_soon":
+        days = 0
+    else:
+        days = (as_of - row["due_on"]).days
+    return {
+        "system_id": str(row["system_id"]),
+        "filing_number": row["filing_number"],
+        "unit_uscc": row["unit_uscc"],
+        "name": row["name"],
+        "division_code": row["division_code"],
+        "place_category": row["place_category"],
+        "status": row["status"],
+        "kind": kind,
+        "duty": row["kind"],
+        "order_id": row["order_id"],
+        "due_on": row["due_on"],
+        "met_on": row["met_on"] if row["met_on"] and row["met_on"] <= as_of else None,
+        "days_overdue": days,
+        "days_left": (row["due_on"] - as_of).days if kind == "due_soon" else None,
+        "provisional": row["provisional"],
+        "as_of": as_of,
+        "rules_version": rules.version,
+    }
