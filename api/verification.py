@@ -46,8 +46,9 @@ def describe(result: Verification, signer: Signer) -> list[str]:
     marks = result.checkpoints
     lines = [
         ("OK: the hash chain holds" if result.verified else "FAILED: the hash chain is broken"),
-        f"events checked {result.events:,} up to position {result.position:,}"
-        f" (log head {result.log_head:,}); head hash {result.head_hash}",
+        f"events checked {result.events:,} of the chain up to position {result.position:,}"
+        f" (log head {result.log_head:,});"
+        f" {'head hash' if result.verified else 'last good hash'} {result.head_hash}",
     ]
     if not result.verified:
         lines.append(
@@ -64,7 +65,5 @@ def describe(result: Verification, signer: Signer) -> list[str]:
             f"{result.unlinked:,} event(s) after position {result.position:,} are not linked"
             " yet (the chain view has not reached them): not checked"
         )
-    lines.append(
-        f"{result.seconds:.2f} s, {result.events_per_second:,.0f} events/s"
-    )
+    lines.append(f"{result.seconds:.2f} s, {result.events_per_second:,.0f} events/s")
     return lines
