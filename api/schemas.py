@@ -249,7 +249,10 @@ class HistoryItem(BaseModel):
     channel: str | None
     data: dict[str, Any]
     diff: dict[str, Any] | None = None
-    hash: str
+    hash: str | None = Field(
+        description="this event's link in the hash chain; null while the chain view catches up"
+    )
+    prev_hash: str | None = None
 
 
 class HistoryPage(BaseModel):

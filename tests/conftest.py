@@ -82,5 +82,7 @@ def _postgres_url(conninfo: str) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, read_wait_seconds=10)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for one test: its own database, and its own data directory (where the service
+    keeps a generated signing key), never the checkout's `var/`."""
+    return Settings(database_url=database_url, read_wait_seconds=10, data_dir=tmp_path / "var")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -36,6 +35,7 @@ from api.schemas import (
 from ledger.accounts import Account
 from ledger.systems import VideoSystem
 from ledger.values import Role
+from projections.chain import chain_hashes
 from projections.documents import system_document
 from projections.status import ListScope, list_systems
 
@@ -229,13 +229,12 @@ def cancel_system(
 
 @router.get("/systems/{system_id}/history", response_model=HistoryPage, responses=PROBLEMS)
 def system_history(system_id: UUID, rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
-    """Every event of the system in order: who, what, when, through which channel."""
+    """Every event of the system in order: who, what, when, through which channel, and its
+    link in the ledger's hash chain (`hash`, `prev_hash`: see `psvs-ledger verify`)."""
     events = rt.ledger.system_events(caller, system_id)
-    mapper = rt.ledger.mapper
-
-    def content_hash(event: Any) -> str:
-        stored = mapper.to_stored_event(event)
-        head = f"{stored.originator_id}:{stored.originator_version}:{stored.topic}:".encode()
-        return hashlib.sha256(head + stored.state).hexdigest()
-
-    return {"items": history(events, content_hash)}
+    rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("chain",))
+    links = chain_hashes(rt.reads, system_id)
+    items = history(events, lambda event: links.get(event.originator_version, (None, None))[0])
+    for item in items:
+        item["prev_hash"] = links.get(item["seq"], (None, None))[1]
+    return {"items": items}

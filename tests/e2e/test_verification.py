@@ -79,3 +79,40 @@ def test_a_changed_event_is_reported_by_the_route_and_the_command(
     assert (body["first_bad_position"], body["problem"]) == (target[0], "changed")
     assert main(["verify"]) == 1
     assert f"first bad position {target[0]}: changed" in capsys.readouterr().out
+
+
+def test_a_history_hash_can_be_recomputed_by_hand_from_the_stored_event(
+    client: TestClient, runtime: Runtime, database_url: str
+) -> None:
+    """What an auditor does with psql and a few lines of Python: the recipe of
+    projections/hashing.py with nothing from this project but the event id."""
+    import hashlib
+    import json
+
+    import rfc8785
+
+    from ledger.ids import event_id
+
+    _filings(client, 1)
+    _linked(runtime)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM ledger_events WHERE topic LIKE %s", ("%VideoSystem.Filed",),
+        ).fetchone()
+    assert row is not None
+    position, originator_id, version, topic, state = row
+    admin = police_token(runtime, Role.ADMIN, None)
+    response = client.get(f"/v1/systems/{originator_id}/history", headers=bearer(admin))
+    assert response.status_code == 200, response.text
+    item = response.json()["items"][0]
+    content = {
+        "position": position,
+        "event_id": str(event_id(originator_id, version)),
+        "originator_id": str(originator_id),
+        "originator_version": version,
+        "topic": topic,
+        "state": json.loads(bytes(state)),
+        "prev_hash": item["prev_hash"],
+    }
+    assert item["hash"] == hashlib.sha256(rfc8785.dumps(content)).hexdigest()

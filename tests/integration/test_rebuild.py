@@ -35,8 +35,14 @@ def service(settings: Settings) -> Iterator[Runtime]:
         rt.close()
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LEDGER_DATABASE_URL": database_url}
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line, as an operator runs it beside the service (same database and key)."""
+    assert settings.database_url is not None
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.database_url,
+        "LEDGER_DATA_DIR": str(settings.data_dir),
+    }
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -62,7 +68,7 @@ def _rules_with_change_days(path: Path, days: int) -> Path:
 
 
 def test_rebuild_under_shorter_change_days_lists_the_change_late_while_reads_go_on(
-    service: Runtime, database_url: str, tmp_path: Path
+    service: Runtime, settings: Settings, tmp_path: Path
 ) -> None:
     district = District(service)
     system = district.file(date(2025, 6, 10), filed_on=date(2025, 6, 20))
@@ -90,7 +96,7 @@ def test_rebuild_under_shorter_change_days_lists_the_change_late_while_reads_go_
     reader.start()
     try:
         rules = _rules_with_change_days(tmp_path / "nanan.toml", 10)
-        done = _cli(database_url, "projections", "rebuild", "overdue", "--rules", str(rules))
+        done = _cli(settings, "projections", "rebuild", "overdue", "--rules", str(rules))
     finally:
         stop.set()
         reader.join()
@@ -115,7 +121,7 @@ def test_rebuild_under_shorter_change_days_lists_the_change_late_while_reads_go_
     runner = service.runner("overdue")
     assert runner is not None and runner.view.generation == 2
 
-    status = _cli(database_url, "projections", "status")
+    status = _cli(settings, "projections", "status")
     assert status.returncode == 0, status.stderr
     line = next(x for x in status.stdout.splitlines() if x.startswith("overdue"))
     assert line.split()[1] == "2"
@@ -128,7 +134,7 @@ def test_rebuild_under_shorter_change_days_lists_the_change_late_while_reads_go_
 
 
 def test_interrupted_rebuild_leaves_the_live_view_and_resumes(
-    service: Runtime, database_url: str, tmp_path: Path
+    service: Runtime, settings: Settings, tmp_path: Path
 ) -> None:
     district = District(service)
     for n in range(5):
@@ -155,10 +161,10 @@ def test_interrupted_rebuild_leaves_the_live_view_and_resumes(
         service.reads, as_of=date(2025, 9, 1), rules=service.rules, division_prefix=None,
         division_code=None, kind=None, after=None, limit=500,
     )[0] == before
-    status = _cli(database_url, "projections", "status")
+    status = _cli(settings, "projections", "status")
     assert "rebuilding into generation 2 (resumable)" in status.stdout
 
-    done = _cli(database_url, "projections", "rebuild", "overdue", "--rules",
+    done = _cli(settings, "projections", "rebuild", "overdue", "--rules",
                 str(tmp_path / "r.toml"))
     assert done.returncode == 0, done.stderr
     assert "generation 2 is live" in done.stdout
