@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from api import logs, problems
 from api.auth import Authenticator
 from api.deps import today
+from api.limits import LimitsMiddleware
 from api.problems import Problem, problem_response
 from api.routes import accounts, audit, overdue, police, systems
 from api.routes import ledger as ledger_routes
@@ -166,6 +167,8 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(overdue.router)
     _install_operations(app)
+    # Inside the logging middleware, so refusals (413, 429) are logged and counted too.
+    app.add_middleware(LimitsMiddleware, settings=settings)
     _install_middleware(app, settings)
     return app
 
@@ -175,11 +178,6 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     async def limits_and_metrics(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return problem_response(
-                413, f"request bodies are limited to {settings.max_body_bytes} bytes"
-            )
         with LATENCY.labels(request.method, "all").time():
             response = await logs.request_context(request, call_next)
         route = getattr(request.scope.get("route"), "path", "unmatched")

@@ -133,15 +133,24 @@ def install(app: FastAPI, semantic_checks: dict[tuple[str, str], SemanticCheck])
             error.status_code, str(error.detail), headers=dict(error.headers or {})
         )
 
+    async def database_down(request: Request, error: Exception) -> JSONResponse:
+        from api.logs import log
+
+        log.warning("database_unavailable", error_type=type(error).__name__)
+        return _unavailable()
+
+    # Handled here rather than as unexpected errors, so the answer passes the middleware
+    # (security headers, request id, metrics) like any other.
+    for kind in _database_errors():
+        app.add_exception_handler(kind, database_down)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         from api.logs import log_unexpected
 
         log_unexpected(request, error)
         if _is_database_down(error):
-            return problem_response(
-                503, "the database is unavailable; try again shortly", headers={"Retry-After": "2"}
-            )
+            return _unavailable()
         return problem_response(500, "an unexpected error occurred; it has been logged")
 
 
@@ -152,3 +161,18 @@ def _is_database_down(error: BaseException) -> bool:
     return isinstance(error, psycopg.OperationalError | OperationalError) or (
         isinstance(error, PersistenceError) and "connect" in str(error).lower()
     )
+
+
+def _unavailable() -> JSONResponse:
+    return problem_response(
+        503, "the database is unavailable; try again shortly", headers={"Retry-After": "2"}
+    )
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What the driver, its pool and the event store raise while the database is away."""
+    import psycopg
+    import psycopg_pool
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    return (psycopg.OperationalError, OperationalError, InterfaceError, psycopg_pool.PoolTimeout)

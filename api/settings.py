@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,3 +37,15 @@ class Settings(BaseSettings):
     checkpoint_every: int = Field(
         default=1000, ge=1, description="the chain view signs a checkpoint every N events"
     )
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production: /docs, /redoc and /metrics answer only to an admin's token",
+    )
+    account_rate_per_minute: float = Field(
+        default=60, ge=0, description="accounts opened per client address per minute; 0 = off"
+    )
+    account_burst: int = Field(default=120, ge=1, description="accounts at once per address")
+    token_rate_per_second: float = Field(
+        default=100, ge=0, description="requests per bearer token per second; 0 = off"
+    )
+    token_burst: int = Field(default=500, ge=1, description="requests at once per token")

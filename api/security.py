@@ -1,0 +1,53 @@
+"""Security headers on every response: JSON, problem documents, officer pages and static files.
+
+The officer pages are rendered on the server and use htmx from `/officer/static`, with no
+inline script or style, so one strict policy fits them and the JSON alike: everything from the
+app's own origin, nothing inline, no framing. Only FastAPI's `/docs` and `/redoc` pages load
+their viewer from a CDN with an inline bootstrap script; they get a policy that allows exactly
+that (and in production they answer only to admins, see api/limits.py).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Scope, Send
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def add_security_headers(scope: Scope, send: Send) -> Send:
+    """`send` with the security headers added to the response's start (a route's own wins)."""
+    path: str = scope.get("path", "")
+    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+    private = path.startswith("/v1/")
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for name, value in HEADERS.items():
+                headers.setdefault(name, value)
+            headers.setdefault("Content-Security-Policy", csp)
+            if private:
+                # Answers to bearer tokens are per caller: no shared cache may keep them.
+                headers.setdefault("Cache-Control", "no-store")
+        await send(message)
+
+    return sending
