@@ -16,7 +16,7 @@ from api.auth import Authenticator
 from api.deps import today
 from api.limits import LimitsMiddleware
 from api.problems import Problem, problem_response
-from api.routes import accounts, audit, overdue, police, systems
+from api.routes import accounts, audit, feed, overdue, police, systems
 from api.routes import ledger as ledger_routes
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
@@ -150,6 +150,7 @@ def create_app(
         summary="Filing ledger for public security video systems (公共安全视频图像信息系统备案)",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     problems.install(
         app,
         {
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(police.router)
     app.include_router(audit.router)
     app.include_router(overdue.router)
+    app.include_router(feed.router)
     _install_operations(app)
     # Inside the logging middleware, so refusals (413, 429) are logged and counted too.
     app.add_middleware(LimitsMiddleware, settings=settings)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     checkpoint_every: int = Field(
         default=1000, ge=1, description="the chain view signs a checkpoint every N events"
     )
+    feed_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, le=15, description="an idle feed follower gets a heartbeat this often"
+    )
     environment: Literal["development", "production"] = Field(
         default="development",
         description="production: /docs, /redoc and /metrics answer only to an admin's token",
