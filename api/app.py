@@ -17,9 +17,11 @@ from api.deps import today
 from api.limits import LimitsMiddleware
 from api.problems import Problem, problem_response
 from api.routes import accounts, audit, feed, overdue, police, systems
+from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from api.sheet_uploads import sheet_errors
 from ledger import codes
 from ledger.accounts import Account
 from ledger.errors import LedgerError
@@ -40,6 +42,7 @@ def _system_semantics(request: Request, body: Any) -> list[FieldError]:
     devices = body.get("devices")
     if isinstance(devices, list):
         errors += device_errors(devices, rules)
+    errors += sheet_errors(rt.ledger, _caller_or_none(request), body, rules)
     return errors
 
 
@@ -162,6 +165,8 @@ def create_app(
         },
     )
     app.include_router(accounts.router)
+    # Before systems: /v1/systems/export is not a system id.
+    app.include_router(export_routes.router)
     app.include_router(systems.router)
     app.include_router(ledger_routes.router)
     app.include_router(police.router)

@@ -100,7 +100,8 @@ class SystemFields(Strict):
 
 
 class SystemCreate(SystemFields):
-    devices: list[DeviceIn] = Field(min_length=1, max_length=10_000)
+    # At least one device: listed here, or read from the device sheet `device_sheet_id` names.
+    devices: list[DeviceIn] = Field(default_factory=list, max_length=10_000)
     device_sheet_id: UUID | None = None
     paper_form_id: UUID | None = None
     discovered_system_id: UUID | None = None

@@ -1,0 +1,202 @@
+"""Downloads: the overdue lists and system lists as xlsx or CSV (every page, same filters and
+scope as the lists), and the device-sheet template."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import Caller, RuntimeDep, Today
+from api.exports import (
+    MEDIA_TYPES,
+    OVERDUE_COLUMNS,
+    SYSTEM_COLUMNS,
+    export_table,
+    overdue_rows,
+    system_rows,
+)
+from api.problems import Problem
+from api.render import system_public
+from api.routes.accounts import PROBLEMS
+from api.routes.overdue import Kind
+from api.routes.systems import _scope
+from api.runtime import Runtime
+from api.sheet_template import SHEET_TITLE
+from api.sheets import device_sheet_template
+from ledger.rules import Rules
+from ledger.values import Role
+from projections.overdue import overdue_items
+from projections.status import ListScope, list_systems
+
+router = APIRouter(prefix="/v1", tags=["exports"])
+
+MAX_EXPORT_ROWS = 100_000
+PAGE = 500
+Format = Literal["xlsx", "csv"]
+FILE = {
+    200: {
+        "description": "the table as a file",
+        "content": {MEDIA_TYPES["xlsx"]: {}, "text/csv": {}},
+    },
+    **PROBLEMS,
+}
+
+
+class TooMany(Exception):
+    """More rows than an export holds."""
+
+
+def _download(content: bytes, *, fmt: str, stem: str) -> Response:
+    media_type = MEDIA_TYPES.get(fmt, MEDIA_TYPES["xlsx"])
+    stem = re.sub(r"[^0-9A-Za-z_.-]", "", stem)  # it may carry a query value
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+    )
+
+
+def _wait(rt: Runtime, names: tuple[str, ...]) -> None:
+    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=names):
+        raise Problem(
+            503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
+        )
+
+
+def all_overdue(
+    rt: Runtime,
+    *,
+    as_of: date,
+    rules: Rules,
+    division_prefix: str | None,
+    division_code: str | None,
+    kind: str | None,
+    cap: int = MAX_EXPORT_ROWS,
+) -> list[dict[str, Any]]:
+    """Every item of the overdue lists in scope, page by page; TooMany past `cap`."""
+    items: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page, after = overdue_items(
+            rt.reads,
+            as_of=as_of,
+            rules=rules,
+            division_prefix=division_prefix,
+            division_code=division_code,
+            kind=kind,
+            after=after,
+            limit=PAGE,
+        )
+        items += page
+        if len(items) > cap:
+            raise TooMany
+        if after is None:
+            return items
+
+
+def all_systems(
+    rt: Runtime,
+    *,
+    scope: ListScope,
+    filters: dict[str, Any],
+    today: date,
+    cap: int = MAX_EXPORT_ROWS,
+) -> list[dict[str, Any]]:
+    """Every system in scope matching `filters`, in filing order; TooMany past `cap`."""
+    rules = rt.rules
+    items: list[dict[str, Any]] = []
+    after: int | None = 0
+    while after is not None:
+        docs, after = list_systems(rt.reads, scope=scope, filters=filters, after=after, limit=PAGE)
+        items += [system_public(doc, rules, today=today) for doc in docs]
+        if len(items) > cap:
+            raise TooMany
+    return items
+
+
+def _too_many() -> Problem:
+    return Problem(422, f"an export holds at most {MAX_EXPORT_ROWS:,} rows: narrow the filters")
+
+
+@router.get("/overdue/export", response_class=Response, responses=FILE)
+def export_overdue(
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    format: Format = "xlsx",
+    division_code: Annotated[str | None, Query(max_length=12)] = None,
+    kind: Kind | None = None,
+    as_of: Annotated[date | None, Query(description="a day (Asia/Shanghai); default today")] = None,
+) -> Response:
+    """The overdue lists (GET /v1/overdue) as one xlsx or CSV file, every page."""
+    if caller.role.is_unit_side:
+        raise Problem(403, "the overdue lists are for officers, auditors and admins")
+    day = as_of or today
+    stem = f"overdue-{division_code or caller.division_code or 'all'}-{day.isoformat()}"
+    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
+        return _download(export_table([], OVERDUE_COLUMNS, format), fmt=format, stem=stem)
+    _wait(rt, ("overdue",))
+    try:
+        items = all_overdue(
+            rt,
+            as_of=day,
+            rules=rt.rules,
+            division_prefix=None if caller.role is Role.ADMIN else caller.division_code,
+            division_code=division_code,
+            kind=kind,
+        )
+    except TooMany:
+        raise _too_many() from None
+    content = export_table(overdue_rows(items), OVERDUE_COLUMNS, format)
+    return _download(content, fmt=format, stem=stem)
+
+
+@router.get("/systems/export", response_class=Response, responses=FILE)
+def export_systems(
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    format: Format = "xlsx",
+    division_code: str | None = None,
+    unit_uscc: str | None = None,
+    status: Literal["filed", "cancelled", "unfiled"] | None = None,
+    place_category: Annotated[int | None, Query(ge=1, le=5)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The systems list (GET /v1/systems) as one xlsx or CSV file, every page."""
+    stem = f"systems-{division_code or caller.division_code or 'mine'}-{today.isoformat()}"
+    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
+        return _download(export_table([], SYSTEM_COLUMNS, format), fmt=format, stem=stem)
+    _wait(rt, ("status",))
+    filters = {
+        "division_code": division_code,
+        "unit_uscc": unit_uscc,
+        "status": status,
+        "place_category": place_category,
+        "q": q,
+    }
+    try:
+        items = all_systems(rt, scope=_scope(caller), filters=filters, today=today)
+    except TooMany:
+        raise _too_many() from None
+    content = export_table(system_rows(items), SYSTEM_COLUMNS, format)
+    return _download(content, fmt=format, stem=stem)
+
+
+@router.get("/device-sheet-template", response_class=Response, responses=FILE)
+def sheet_template(caller: Caller) -> Response:
+    """The device sheet (图像采集设备信息表) template: xlsx with Chinese headers, one example row
+    and drop-down lists; upload it filled in and name it as `device_sheet_id` in a filing."""
+    return Response(
+        device_sheet_template(),
+        media_type=MEDIA_TYPES["xlsx"],
+        headers={
+            "Content-Disposition": 'attachment; filename="device-sheet.xlsx";'
+            f" filename*=UTF-8''{quote(SHEET_TITLE)}.xlsx"
+        },
+    )
