@@ -17,6 +17,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
 
+    if args.workers > 1:
+        from api.serving import serve_workers
+
+        return serve_workers(
+            settings,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            projections=not args.no_projections,
+        )
     app = create_app(settings, projections=not args.no_projections)
     uvicorn.run(
         app,
@@ -239,6 +249,12 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API (and the projection workers)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes sharing the port; each view runs in exactly one of them",
+    )
     serve.add_argument(
         "--no-projections",
         action="store_true",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment
@@ -180,6 +182,27 @@ def _rules(text: str) -> Rules:
 
 def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
     url = database_url(settings)
+    with _schema_lock(url):
+        runtime = _open(settings, url)
+    if projections:
+        runtime.runners = [
+            BatchRunner(app=runtime.ledger, slot=slot, conninfo=lambda: url, exclusive=True)
+            for slot in runtime.slots.values()
+        ]
+    return runtime
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Serialises start-ups on one database: processes starting together (the workers of
+    `serve --workers`, a worker and `projections run`) would otherwise race to create the
+    same tables, which CREATE TABLE IF NOT EXISTS does not survive."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtextextended('psvs-ledger schema', 0))")
+        yield
+
+
+def _open(settings: Settings, url: str) -> Runtime:
     env = eventsourcing_env(url, settings)
     configured = rules_text(settings.rules)
     ledger = Ledger(env=env, rules=_rules(configured))
@@ -199,10 +222,4 @@ def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
     )
     for kind in VIEWS.values():
         runtime.slots[kind.name] = runtime._slot(kind)
-    if projections:
-        runtime.runners = [
-            BatchRunner(app=ledger, slot=slot, conninfo=lambda: url)
-            for slot in runtime.slots.values()
-        ]
     return runtime
-

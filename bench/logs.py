@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -28,7 +31,13 @@ SERVER = os.environ.get("LEDGER_BENCH_SERVER_URL", "postgresql://postgres@127.0.
 
 @contextlib.contextmanager
 def scratch_database(prefix: str = "psvs_bench") -> Iterator[str]:
-    """A new empty database on the bench server, dropped afterwards."""
+    """A new empty database on the bench server (the machine's PostgreSQL), dropped
+    afterwards; an embedded server in a temporary directory when none answers."""
+    try:
+        psycopg.connect(SERVER, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        yield from _embedded()
+        return
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(SERVER, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -37,8 +46,20 @@ def scratch_database(prefix: str = "psvs_bench") -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _embedded() -> Iterator[str]:
+    from api.embedded import start_embedded_postgres, stop_embedded_postgres
+
+    base = Path(tempfile.mkdtemp(prefix="psvs-bench-pg-"))
+    try:
+        yield start_embedded_postgres(base / "postgres")
+    finally:
+        stop_embedded_postgres(base / "postgres")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _devices(count: int) -> list[dict[str, object]]:

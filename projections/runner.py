@@ -28,12 +28,16 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.rules import Rules
 from projections.base import Batch, ViewRecorder
+from projections.leadership import Leadership
 from projections.registry import Registry
 
 PAGE_SIZE = 1000
 IDLE_WAIT_SECONDS = 1.0
 # The listener checks for stop this often; short, so shutting down (and tests) stay quick.
 LISTEN_POLL_SECONDS = 0.1
+# A standby asks for a view's lock this often, and polls its position this often for readers.
+STANDBY_SECONDS = 1.0
+STANDBY_POLL_SECONDS = 0.05
 # How long a reader may go on seeing the previous generation's rules after a switch.
 REGISTRY_MAX_AGE_SECONDS = 1.0
 
@@ -107,6 +111,7 @@ class BatchRunner:
         conninfo: Callable[[], str],
         page_size: int = PAGE_SIZE,
         follow_registry: bool = True,
+        exclusive: bool = False,
     ) -> None:
         self.app = app
         self.slot = slot
@@ -118,6 +123,13 @@ class BatchRunner:
         self.state = RunnerState()
         self._advanced = threading.Condition()
         self._threads: list[threading.Thread] = []
+        # A service's runners are exclusive: one process keeps each view (projections/
+        # leadership.py). A rebuild's runner works on a generation nobody else keeps.
+        self.leadership = Leadership(conninfo, slot.name) if exclusive else None
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership is None or self.leadership.held
 
     @property
     def name(self) -> str:
@@ -182,6 +194,9 @@ class BatchRunner:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                if not self._lead():
+                    self._stop.wait(STANDBY_SECONDS)
+                    continue
                 self._wake.clear()
                 try:
                     if self._step() in (self.page_size, -1):
@@ -198,6 +213,21 @@ class BatchRunner:
             self._stop.set()
             with self._advanced:
                 self._advanced.notify_all()
+        finally:
+            if self.leadership is not None:
+                self.leadership.release()
+
+    def _lead(self) -> bool:
+        """True when this process keeps the view; a standby follows its position instead."""
+        if self.leadership is None or self.leadership.held:
+            return True
+        if self.leadership.try_acquire():
+            self.slot.refresh()
+            self._moved(self.view.max_tracking_id(self.app.name) or 0)
+            return True
+        self.slot.refresh()
+        self._moved(self.view.max_tracking_id(self.app.name) or 0)
+        return False
 
     def _listen(self) -> None:
         """Wakes the runner on each commit to the events table (NOTIFY from the recorder)."""
@@ -216,6 +246,8 @@ class BatchRunner:
 
     def wait(self, position: int, timeout: float) -> bool:
         """True once the view has processed `position` (it may lag behind writers)."""
+        if not self.leading:
+            return self._wait_standby(position, timeout)
         with self._advanced:
             return (
                 self._advanced.wait_for(
@@ -224,6 +256,18 @@ class BatchRunner:
                 )
                 and self.state.error is None
             )
+
+    def _wait_standby(self, position: int, timeout: float) -> bool:
+        """Another process keeps the view: watch its position in the database."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.slot.refresh()
+            at = self.view.max_tracking_id(self.app.name) or 0
+            if at >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(STANDBY_POLL_SECONDS)
 
     def health(self) -> dict[str, Any]:
         head = self.app.recorder.max_notification_id() or 0
@@ -235,5 +279,6 @@ class BatchRunner:
             "head": head,
             "lag": max(head - self.state.position, 0),
             "rules_version": rules.version if rules else None,
+            "leading": self.leading,
             "error": repr(self.state.error) if self.state.error else None,
         }
