@@ -162,16 +162,14 @@ class UnitCommands(LedgerBase):
         """Adds a person account as an agent of the unit, on its stamped letter.
 
         The unit's existing agents, its legal-person account and an officer of its district
-        may add an agent; anyone else gets "no such unit", so nobody joins a unit by
-        themselves to read its filings.
+        may add an agent; anyone who cannot see the unit gets "no such unit", so nobody joins
+        a unit by themselves to read its filings. An auditor or admin who sees it only reads.
         """
         unit = self.find_unit(uscc)
-        may_add = unit is not None and (
-            (caller.role.is_unit_side and self.may_see_unit(caller, unit))
-            or (caller.role is Role.OFFICER and self.may_see_unit(caller, unit))
-        )
-        if unit is None or not may_add:
+        if unit is None or not self.may_see_unit(caller, unit):
             raise NotFound(f"no unit {uscc}")
+        if not (caller.role.is_unit_side or caller.role is Role.OFFICER):
+            raise Forbidden("auditors and admins read units; they do not add agents")
         errors: list[FieldError] = []
         joining = self._find(account_id, Account)
         if joining is None or joining.role is not Role.PERSON:
