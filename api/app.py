@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from api import logs, problems
+from api import logs, problems, web
 from api.auth import Authenticator
 from api.deps import today
 from api.limits import LimitsMiddleware
@@ -173,6 +173,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(overdue.router)
     app.include_router(feed.router)
+    web.install(app, settings)  # the officer pages under /officer/ and their static files
     _install_operations(app)
     # Inside the logging middleware, so refusals (413, 429) are logged and counted too.
     app.add_middleware(LimitsMiddleware, settings=settings)

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     feed_heartbeat_seconds: float = Field(
         default=10.0, gt=0, le=15, description="an idle feed follower gets a heartbeat this often"
     )
+    session_key: SecretStr | None = Field(
+        default=None,
+        description="the key that signs the officer pages' session cookies (32+ characters);"
+        " unset = <data_dir>/session.key, generated (mode 0600) on first start",
+    )
     environment: Literal["development", "production"] = Field(
         default="development",
         description="production: /docs, /redoc and /metrics answer only to an admin's token",
