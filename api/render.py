@@ -2,40 +2,122 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 from ledger import codes
 from ledger.accounts import Account
-from ledger.rules import Rules, is_late, registration_deadline
+from ledger.rules import Deadline, Rules, change_deadline, is_late, registration_deadline
+from ledger.systems import VideoSystem
 from ledger.units import Unit
 from ledger.values import Role
+from projections.duty_reads import ChangeDuty
 from projections.event_items import describe, fields_after
 
 
-def system_public(doc: dict[str, Any], rules: Rules, *, today: date) -> dict[str, Any]:
-    """The contract's system body from a stored document."""
+def system_public(
+    doc: dict[str, Any],
+    rules: Rules,
+    *,
+    today: date,
+    changes: Sequence[ChangeDuty] = (),
+) -> dict[str, Any]:
+    """The contract's system body from a stored document; `changes` are the duties of its
+    changes (the document does not list them: see `change_duties_of` and
+    projections/duty_reads.py)."""
     commissioned = date.fromisoformat(doc["commissioned_on"])
     deadline = registration_deadline(commissioned, rules)
     filed_on = date.fromisoformat(doc["filed_on"]) if doc.get("filed_on") else None
     late = is_late(deadline, filed_on) if filed_on else None
-    registration = {
-        "kind": "registration",
-        "due_on": deadline.due_on,
-        "met_on": filed_on,
-        "overdue": filed_on is None and today > deadline.due_on,
-        "late": bool(late) if filed_on else today > deadline.due_on,
-        "provisional": deadline.provisional,
-        "rules_version": rules.version,
-    }
     return {
         **doc,
         "due_on": deadline.due_on,
         "due_provisional": deadline.provisional,
         "filed_late": late,
-        "obligations": [registration],
+        "obligations": obligations(doc, deadline, changes, rules, today=today),
         "rules_version": rules.version,
     }
+
+
+def _duty(
+    kind: str,
+    *,
+    due_on: date,
+    met_on: date | None,
+    provisional: bool,
+    rules: Rules,
+    today: date,
+) -> dict[str, Any]:
+    """One obligation: `overdue` while unmet past its day; `late` when met after it, or
+    unmet past it (it can no longer be met in time)."""
+    return {
+        "kind": kind,
+        "due_on": due_on,
+        "met_on": met_on,
+        "overdue": met_on is None and today > due_on,
+        "late": met_on > due_on if met_on is not None else today > due_on,
+        "provisional": provisional,
+        "rules_version": rules.version,
+    }
+
+
+def obligations(
+    doc: dict[str, Any],
+    registration: Deadline,
+    changes: Sequence[ChangeDuty],
+    rules: Rules,
+    *,
+    today: date,
+) -> list[dict[str, Any]]:
+    """Every duty the ledger tracks for the system, by the overdue view's rules: its
+    registration, each change (in the order filed) and each correction order (in the order
+    given). The same dates as the overdue lists: registration and change deadlines by
+    `ledger.rules`, an order's due day as the officer set it and met by `correction_met_on`."""
+    filed_on = date.fromisoformat(doc["filed_on"]) if doc.get("filed_on") else None
+    duty = partial(_duty, rules=rules, today=today)
+    items = [
+        duty(
+            "registration",
+            due_on=registration.due_on,
+            met_on=filed_on,
+            provisional=registration.provisional,
+        )
+    ]
+    for change in changes:
+        item = duty(
+            "change",
+            due_on=change["due_on"],
+            met_on=change["met_on"],
+            provisional=change["provisional"],
+        )
+        items.append({**item, "seq": change["seq"]})
+    for order in doc.get("correction_orders", []):
+        met_on = date.fromisoformat(order["met_on"]) if order.get("met_on") else None
+        due_on = date.fromisoformat(order["due_on"])
+        item = duty("correction", due_on=due_on, met_on=met_on, provisional=False)
+        items.append({**item, "order_id": order["order_id"]})
+    return items
+
+
+def change_duties_of(events: Iterable[Any], rules: Rules) -> list[ChangeDuty]:
+    """The duties of a system's changes from its own events, as the overdue view computes
+    them (projections/overdue.py): due by `change_deadline` of the day the change took
+    effect, met the day it was filed."""
+    duties = []
+    for event in events:
+        if isinstance(event, VideoSystem.Changed):
+            deadline = change_deadline(event.effective_on, rules)
+            duties.append(
+                ChangeDuty(
+                    seq=event.originator_version,
+                    due_on=deadline.due_on,
+                    met_on=event.filed_on,
+                    provisional=deadline.provisional,
+                )
+            )
+    return duties
 
 
 def unit_public(unit: Unit, caller: Account) -> dict[str, Any]:

@@ -177,13 +177,17 @@ class InspectionSummary(BaseModel):
 
 
 class Obligation(BaseModel):
+    """A duty the ledger tracks for a system, computed as the overdue lists compute it."""
+
     kind: Literal["registration", "change", "correction"]
     due_on: date
     met_on: date | None
-    overdue: bool
-    late: bool
-    provisional: bool
+    overdue: bool = Field(description="not met, and its last day has passed")
+    late: bool = Field(description="met after its last day, or not met and past it")
+    provisional: bool = Field(description="counted without an official holiday calendar")
     rules_version: str
+    seq: int | None = Field(default=None, description="a change's event (history `seq`)")
+    order_id: str | None = Field(default=None, description="a correction's order")
 
 
 class DevicePublic(BaseModel):

@@ -21,7 +21,7 @@ from api.deps import (
     request_key,
 )
 from api.problems import Problem
-from api.render import history, system_public
+from api.render import change_duties_of, history, system_public
 from api.routes.accounts import PROBLEMS
 from api.runtime import Runtime
 from api.schemas import (
@@ -38,6 +38,7 @@ from ledger.systems import VideoSystem
 from ledger.values import Role
 from projections.chain import chain_hashes
 from projections.documents import system_document
+from projections.duty_reads import change_duties
 from projections.status import ListScope, list_systems
 
 router = APIRouter(prefix="/v1", tags=["systems"])
@@ -59,9 +60,16 @@ def system_response(
     status: int = 200,
     location: bool = False,
 ) -> JSONResponse:
-    """A system's body (`SystemPublic`) with its `ETag` (and `Location`, for a creating write)."""
+    """A system's body (`SystemPublic`) with its `ETag` (and `Location`, for a creating write).
+
+    Its change duties come from its own events (up to this version), by the overdue view's
+    rules: a write's response and a read as of an instant need no view to catch up, and the
+    view, which keeps only the present, could not say what was known at an instant."""
+    rules = rt.rules
+    events = rt.ledger.events.get(system.id, lte=system.version)
+    changes = change_duties_of(events, rules)
     body = SystemPublic.model_validate(
-        system_public(system_document(system), rt.rules, today=today)
+        system_public(system_document(system), rules, today=today, changes=changes)
     )
     headers = {"ETag": etag(system.version)}
     if location:
@@ -164,10 +172,11 @@ def list_all(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Systems in the caller's scope, in filing order; reads every write made before it."""
+    """Systems in the caller's scope, in filing order; reads every write made before it.
+    The duties of the page's changes come from the overdue view, in one query."""
     if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
         return {"items": [], "next_cursor": None}
-    if not rt.wait_for_views(rt.head(), rt.settings_read_wait):
+    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("status", "overdue")):
         raise Problem(
             503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
         )
@@ -184,8 +193,13 @@ def list_all(
         after=_after(cursor),
         limit=limit,
     )
+    rules = rt.rules
+    duties = change_duties(rt.reads, [doc["system_id"] for doc in docs])
     return {
-        "items": [system_public(doc, rt.rules, today=today) for doc in docs],
+        "items": [
+            system_public(doc, rules, today=today, changes=duties.get(doc["system_id"], ()))
+            for doc in docs
+        ],
         "next_cursor": _cursor(next_after),
     }
 
