@@ -238,6 +238,12 @@ def _db_grants(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    from api.snapshot import main as snapshot
+
+    return snapshot(args, settings)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="psvs-ledger",
@@ -308,6 +314,16 @@ def parser() -> argparse.ArgumentParser:
     grants.add_argument("--role", required=True, help="the role the service connects as")
     grants.add_argument("--dry-run", action="store_true", help="print the SQL, change nothing")
     grants.set_defaults(handler=_db_grants)
+
+    export = commands.add_parser("export", help="write the ledger's data to files")
+    export_commands = export.add_subparsers(dest="export_command", required=True)
+    snapshot = export_commands.add_parser(
+        "snapshot",
+        help='every system\'s state as of one position: {"position": N}, then a line per system;'
+        " follow on with GET /v1/feed?after=N",
+    )
+    snapshot.add_argument("file", help="the NDJSON file to write")
+    snapshot.set_defaults(handler=_export_snapshot)
     return top
 
 
