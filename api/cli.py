@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from api.cli_export import add_export_commands
 from api.settings import Settings
 
 
@@ -238,6 +239,12 @@ def _db_grants(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from api.demo import run
+
+    return run(args, settings)
+
+
 def _export_snapshot(args: argparse.Namespace, settings: Settings) -> int:
     from api.snapshot import main as snapshot
 
@@ -324,6 +331,15 @@ def parser() -> argparse.ArgumentParser:
     )
     snapshot.add_argument("file", help="the NDJSON file to write")
     snapshot.set_defaults(handler=_export_snapshot)
+    add_export_commands(export_commands)
+
+    demo = commands.add_parser(
+        "demo",
+        help="load a realistic sample of 南岸区 (500108) through the ledger's commands;"
+        " prints an officer's token (refused when loaded before)",
+    )
+    demo.add_argument("--size", choices=("small", "full"), default="full")
+    demo.set_defaults(handler=_demo)
     return top
 
 
