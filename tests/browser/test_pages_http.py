@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import client, police_token, runtime  # noqa: F401 - fixtures
+from tests.e2e.conftest import police_token
 from tests.e2e.helpers import NANAN, auth, filed, today, unit_account
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -34,11 +34,11 @@ def log_in(client: TestClient, token: str) -> None:
 
 
 @pytest.fixture
-def officer(runtime: Runtime) -> str:  # noqa: F811 - the imported fixture
+def officer(runtime: Runtime) -> str:
     return police_token(runtime, Role.OFFICER, NANAN, name="李警官")
 
 
-def test_a_page_without_a_session_redirects_to_the_login(client: TestClient) -> None:  # noqa: F811
+def test_a_page_without_a_session_redirects_to_the_login(client: TestClient) -> None:
     response = client.get("/officer/systems?q=x", follow_redirects=False)
 
     assert response.status_code == 303
@@ -46,7 +46,7 @@ def test_a_page_without_a_session_redirects_to_the_login(client: TestClient) -> 
 
 
 def test_an_htmx_request_without_a_session_is_told_to_navigate_to_the_login(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
 ) -> None:
     response = client.get("/officer/overdue?kind=unfiled", headers={"HX-Request": "true"})
 
@@ -54,7 +54,7 @@ def test_an_htmx_request_without_a_session_is_told_to_navigate_to_the_login(
 
 
 def test_login_sets_a_signed_httponly_samesite_cookie_that_holds_no_token(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     officer: str,
 ) -> None:
     page = client.get("/officer/login")
@@ -74,7 +74,7 @@ def test_login_sets_a_signed_httponly_samesite_cookie_that_holds_no_token(
 
 
 def test_the_cookie_is_secure_when_served_over_https(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     officer: str,
 ) -> None:
     client.base_url = client.base_url.copy_with(scheme="https")
@@ -84,8 +84,9 @@ def test_the_cookie_is_secure_when_served_over_https(
     assert "Secure" in response.headers["set-cookie"]
 
 
-def test_a_forged_cookie_is_no_session(client: TestClient) -> None:  # noqa: F811
-    client.cookies.set("psvs_officer", "eyJjc3JmIjoieCIsImFjY291bnQiOiJ5In0.forged", path="/officer")
+def test_a_forged_cookie_is_no_session(client: TestClient) -> None:
+    forged = "eyJjc3JmIjoieCIsImFjY291bnQiOiJ5In0.forged"
+    client.cookies.set("psvs_officer", forged, path="/officer")
 
     response = client.get("/officer/", follow_redirects=False)
 
@@ -93,7 +94,7 @@ def test_a_forged_cookie_is_no_session(client: TestClient) -> None:  # noqa: F81
 
 
 def test_a_login_form_without_its_csrf_token_is_refused(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     officer: str,
 ) -> None:
     client.get("/officer/login")
@@ -105,7 +106,7 @@ def test_a_login_form_without_its_csrf_token_is_refused(
 
 
 def test_a_bad_token_and_a_unit_account_are_refused_next_to_the_token_field(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
 ) -> None:
     unit = unit_account(client)
     for token, message in (("not-a-token", "令牌无效"), (unit.token, "仅供公安机关账户")):
@@ -117,7 +118,7 @@ def test_a_bad_token_and_a_unit_account_are_refused_next_to_the_token_field(
         assert re.search(f'data-error-for="token">[^<]*{message}', response.text), response.text
 
 
-def test_logout_ends_the_session(client: TestClient, officer: str) -> None:  # noqa: F811
+def test_logout_ends_the_session(client: TestClient, officer: str) -> None:
     log_in(client, officer)
     home = client.get("/officer/")
 
@@ -127,8 +128,8 @@ def test_logout_ends_the_session(client: TestClient, officer: str) -> None:  # n
 
 
 def test_a_correction_order_form_shows_each_error_next_to_its_field_and_writes_nothing(
-    client: TestClient,  # noqa: F811
-    runtime: Runtime,  # noqa: F811
+    client: TestClient,
+    runtime: Runtime,
     officer: str,
 ) -> None:
     unit = unit_account(client)
@@ -149,7 +150,7 @@ def test_a_correction_order_form_shows_each_error_next_to_its_field_and_writes_n
 
 
 def test_a_correction_order_form_orders_and_the_timeline_shows_it(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     officer: str,
 ) -> None:
     unit = unit_account(client)
@@ -173,7 +174,7 @@ def test_a_correction_order_form_orders_and_the_timeline_shows_it(
 
 
 def test_a_form_posted_without_the_sessions_csrf_token_writes_nothing(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     officer: str,
 ) -> None:
     unit = unit_account(client)
@@ -190,7 +191,7 @@ def test_a_form_posted_without_the_sessions_csrf_token_writes_nothing(
     assert read["last_inspection"] is None
 
 
-def test_a_list_asked_for_by_htmx_is_a_fragment(client: TestClient, officer: str) -> None:  # noqa: F811
+def test_a_list_asked_for_by_htmx_is_a_fragment(client: TestClient, officer: str) -> None:
     log_in(client, officer)
 
     fragment = client.get("/officer/overdue?kind=due_soon", headers={"HX-Request": "true"})
@@ -202,7 +203,7 @@ def test_a_list_asked_for_by_htmx_is_a_fragment(client: TestClient, officer: str
 
 
 def test_the_overdue_export_is_a_csv_with_chinese_headers(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     officer: str,
 ) -> None:
     log_in(client, officer)
@@ -215,8 +216,8 @@ def test_the_overdue_export_is_a_csv_with_chinese_headers(
 
 
 def test_a_system_outside_the_district_is_not_found(
-    client: TestClient,  # noqa: F811
-    runtime: Runtime,  # noqa: F811
+    client: TestClient,
+    runtime: Runtime,
 ) -> None:
     unit = unit_account(client)
     system_id = filed(client, unit).json()["system_id"]
