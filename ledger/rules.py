@@ -222,6 +222,7 @@ def _is_rest_day(day: date, rules: Rules, *, covered: bool) -> bool:
     return day.weekday() >= 5
 
 
+@functools.lru_cache(maxsize=8192)
 def _roll_forward(last_day: date, rules: Rules) -> Deadline:
     """Move a last day that is a rest day to the next working day."""
     day = last_day

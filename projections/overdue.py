@@ -84,13 +84,17 @@ class OverdueView(ViewRecorder):
         if not touched:
             return
         systems, duties = self._load(curs, touched)
+        open_orders: dict[UUID, list[str]] = {}
+        for key, duty in duties.items():
+            if duty["kind"] == "correction" and duty["met_on"] is None:
+                open_orders.setdefault(duty["system_id"], []).append(key)
         dirty_systems: set[UUID] = set()
         dirty_duties: set[str] = set()
         for notification, event in zip(batch.notifications, batch.events, strict=True):
             if not isinstance(event, VideoSystem.Event):
                 continue
             sid = event.originator_id
-            changed = self._fold(systems, duties, event, notification.id)
+            changed = self._fold(systems, duties, open_orders, event, notification.id)
             dirty_systems.add(sid)
             dirty_duties.update(changed)
         self._write(curs, systems, dirty_systems, duties, dirty_duties)
@@ -100,12 +104,13 @@ class OverdueView(ViewRecorder):
         self,
         systems: dict[UUID, dict[str, Any]],
         duties: dict[str, dict[str, Any]],
+        open_orders: dict[UUID, list[str]],
         event: Any,
         position: int,
     ) -> list[str]:
         """Applies one system event to the rows in memory; returns the duties it touched."""
         sid = event.originator_id
-        touched = self._meet_orders(duties, sid, event)
+        touched = self._meet_orders(duties, open_orders, event)
         if isinstance(event, VideoSystem.Filed | VideoSystem.Discovered):
             source = event.filing if isinstance(event, VideoSystem.Filed) else event.facts
             systems[sid] = {"status": "unfiled", "filing_number": None}
@@ -152,6 +157,7 @@ class OverdueView(ViewRecorder):
                 "order_id": event.order_id,
             }
             touched.append(key)
+            open_orders.setdefault(sid, []).append(key)
         registration = f"registration:{sid}"
         if registration in duties:
             deadline = registration_deadline(systems[sid]["commissioned_on"], self._rules)
@@ -167,15 +173,21 @@ class OverdueView(ViewRecorder):
                 system[column] = source[column]
 
     @staticmethod
-    def _meet_orders(duties: dict[str, dict[str, Any]], sid: UUID, event: Any) -> list[str]:
+    def _meet_orders(
+        duties: dict[str, dict[str, Any]], open_orders: dict[UUID, list[str]], event: Any
+    ) -> list[str]:
+        """Meets the system's open correction orders that `event` answers."""
+        keys = open_orders.get(event.originator_id)
+        if not keys:
+            return []
         met = []
-        for key, duty in duties.items():
-            if duty["system_id"] != sid or duty["kind"] != "correction" or duty["met_on"]:
-                continue
-            met_on = correction_met_on(event, ordered_on=duty["known_on"])
+        for key in keys:
+            met_on = correction_met_on(event, ordered_on=duties[key]["known_on"])
             if met_on is not None:
-                duty["met_on"] = met_on
+                duties[key]["met_on"] = met_on
                 met.append(key)
+        if met:
+            open_orders[event.originator_id] = [k for k in keys if k not in met]
         return met
 
     # --- storage ----------------------------------------------------------------------------
