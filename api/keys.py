@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from api import logs
 from api.settings import Settings
+from ledger.crypto import KEY_BYTES, FieldCipher
 from projections.base import ViewRecorder
 from projections.chain import ChainView
 from projections.hashing import Signer
@@ -106,3 +107,66 @@ def view_configuration(settings: Settings) -> Callable[[ViewRecorder], None]:
             view.checkpoint_every = settings.checkpoint_every
 
     return configure
+
+
+# --- the key ring that seals personal numbers (ledger/crypto.py) -----------------------------
+
+GENERATED_ENCRYPTION_KEY_FILE = "encryption.key"
+
+
+class EncryptionKeyError(ValueError):
+    """LEDGER_ENCRYPTION_KEY names no usable AES-256 key."""
+
+
+def _cipher_keys(text: str, source: str) -> list[bytes]:
+    """Base64 AES-256 keys separated by commas or new lines; the first one seals."""
+    keys = []
+    for part in text.replace(",", "\n").split():
+        try:
+            key = base64.b64decode(part, validate=True)
+        except binascii.Error as error:
+            raise EncryptionKeyError(f"{source}: an encryption key is not base64") from error
+        if len(key) != KEY_BYTES:
+            raise EncryptionKeyError(f"{source}: an AES-256 key has 32 bytes, not {len(key)}")
+        keys.append(key)
+    if not keys:
+        raise EncryptionKeyError(f"{source}: no encryption key")
+    return keys
+
+
+def _generated_secret(path: Path) -> bytes:
+    """The text of `path`, written first (a new base64 key, 0600, atomically) if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
+        try:
+            os.link(temporary, path)  # another process got there first: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_bytes()
+
+
+def load_cipher(settings: Settings) -> FieldCipher:
+    """The ring of `LEDGER_ENCRYPTION_KEY` (keys, or a file of them), or the generated key
+    in `<LEDGER_DATA_DIR>/encryption.key` (with a warning, never the key)."""
+    if settings.encryption_key is not None:
+        value = settings.encryption_key.get_secret_value().strip()
+        if Path(value).is_file():
+            return FieldCipher(_cipher_keys(Path(value).read_text(), value))
+        return FieldCipher(_cipher_keys(value, "LEDGER_ENCRYPTION_KEY"))
+    path = settings.data_dir / GENERATED_ENCRYPTION_KEY_FILE
+    cipher = FieldCipher(_cipher_keys(_generated_secret(path).decode(), str(path)))
+    if not structlog.is_configured():
+        logs.configure(settings.log_level)
+    logs.log.warning(
+        "generated_encryption_key_in_use",
+        detail="LEDGER_ENCRYPTION_KEY is unset: personal numbers are sealed with a generated key",
+        path=str(path),
+        key_id=cipher.current,
+    )
+    return cipher

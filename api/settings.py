@@ -57,3 +57,9 @@ class Settings(BaseSettings):
         default=100, ge=0, description="requests per bearer token per second; 0 = off"
     )
     token_burst: int = Field(default=500, ge=1, description="requests at once per token")
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="AES-256 keys that seal ID-card and phone numbers in the log: base64 of 32"
+        " bytes, several separated by commas (the first seals, all open), or the path of a"
+        " file holding them; unset = <data_dir>/encryption.key, generated (mode 0600)",
+    )

@@ -31,6 +31,7 @@ class Account(Aggregate):
     ) -> None:
         self.role = Role(role)
         self.name = name
+        # Sealed (ledger/crypto.py): the ledger never stores a personal number in clear.
         self.phone = phone
         self.id_number = id_number
         self.uscc = uscc

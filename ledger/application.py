@@ -15,6 +15,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder
 
 from ledger.base_commands import Outcome, RequestKey
+from ledger.crypto import FieldCipher
 from ledger.police_commands import PoliceCommands
 from ledger.rules import Rules, load_rules
 from ledger.sequence import FilingSequence
@@ -36,9 +37,18 @@ class Ledger(UnitCommands, SystemCommands, PoliceCommands):
         "POSTGRES_PRE_PING": "y",
     }
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, rules: Rules | None = None):
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        rules: Rules | None = None,
+        cipher: FieldCipher | None = None,
+    ):
         super().__init__(env)
         self.rules = rules or load_rules()
+        # Seals personal numbers before they are stored. Without one (tests, in-memory
+        # ledgers) a random key lives in memory only: nothing is ever stored in clear.
+        self.cipher = cipher or FieldCipher.ephemeral()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -23,6 +23,7 @@ from ledger import codes
 from ledger.access import sees_division
 from ledger.accounts import Account
 from ledger.attachments import Attachment
+from ledger.crypto import FieldCipher
 from ledger.errors import IdempotencyKeyReused, NotFound
 from ledger.idempotency import IdempotencyRecord
 from ledger.ids import keyed_id, unit_id
@@ -55,6 +56,7 @@ class LedgerBase(Application[UUID]):
     """The ledger's shared reads and saves; the command groups build on it."""
 
     rules: Rules
+    cipher: FieldCipher
 
     def field_rules(self, today: date) -> FieldRules:
         rules = self.rules

@@ -14,6 +14,8 @@ from datetime import date
 
 from stdnum import numdb
 
+from ledger.crypto import is_sealed, sealed_hint
+
 # GB 32100: the 31 characters of the code (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -117,7 +119,10 @@ def _birth_date_error(yyyymmdd: str, *, today: date) -> str | None:
 
 
 def mask_id_card(value: str) -> str:
-    """Hide an ID-card number except its first 6 and last 4 characters."""
+    """Hide an ID-card number except its first 6 and last 4 characters (a sealed number
+    shows the masked form it carries)."""
+    if is_sealed(value):
+        return sealed_hint(value)
     number = normalise_id_card(value)
     if len(number) <= 10:
         return "*" * len(number)
@@ -184,6 +189,8 @@ def phone_error(value: str) -> str | None:
 def mask_phone(value: str) -> str:
     """Hide a phone number: a mobile keeps its first 3 and last 4 digits, a fixed line its
     area code and last 2 digits. Anything unrecognised is hidden entirely."""
+    if is_sealed(value):
+        return sealed_hint(value)
     number = value.strip()
     if _MOBILE.fullmatch(number):
         return number[:3] + "****" + number[-4:]

@@ -52,14 +52,28 @@ class UnitCommands(LedgerBase):
         account = Account.open(
             role=role,
             name=name,
-            phone=phone,
-            id_number=codes.normalise_id_card(id_number) if id_number else None,
+            phone=self._sealed(phone.strip(), "phone", codes.mask_phone) if phone else None,
+            id_number=(
+                self._sealed(codes.normalise_id_card(id_number), "id_number", codes.mask_id_card)
+                if id_number
+                else None
+            ),
             uscc=codes.normalise_uscc(uscc) if uscc else None,
             division_code=division_code,
         )
         credential = Credential.issue(token_sha256=token_sha256, account_id=account.id)
         self.save(account, credential)
         return account
+
+    def _sealed(self, value: str, field: str, mask: Callable[[str], str]) -> str:
+        return self.cipher.seal(value, field=field, hint=mask(value))
+
+    def personal_numbers(self, account: Account) -> dict[str, str | None]:
+        """The account's phone and ID-card number in clear (they are stored sealed)."""
+        return {
+            field: None if value is None else self.cipher.open(value, field=field)
+            for field, value in (("phone", account.phone), ("id_number", account.id_number))
+        }
 
     def account_for_token(self, token_sha256: str) -> Account | None:
         credential = self._find(credential_id(token_sha256), Credential)
