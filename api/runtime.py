@@ -30,6 +30,8 @@ from projections.runner import BatchRunner, ViewSlot
 RULES_VIEW = "overdue"
 # Views keep few connections: one writer thread each, plus a spare for a rebuild switch.
 VIEW_POOL_SIZE = 2
+# How long a view's batch transaction may sit between statements (the server's guard).
+VIEW_TRANSACTION_SECONDS = 120
 # Connections a pool opens at start; it grows to the configured size under load.
 POOL_OPEN = 2
 WAIT_POLL_SECONDS = 0.05
@@ -84,7 +86,14 @@ class Runtime:
     # --- views ------------------------------------------------------------------------------
     def open_view(self, kind: type[ViewRecorder], generation: int, rules: Rules) -> ViewRecorder:
         """One generation of a view, its tables created if new, applying `rules`."""
-        env = {**self.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": str(VIEW_POOL_SIZE)}
+        env = {
+            **self.env,
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": str(VIEW_POOL_SIZE),
+            # A batch folds its page inside its transaction; on a busy machine a page of a
+            # rebuild can take longer than the library's 5 s idle-in-transaction default.
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(VIEW_TRANSACTION_SECONDS),
+        }
         factory = InfrastructureFactory.construct(
             Environment(physical_prefix(kind.name, generation), env)
         )
