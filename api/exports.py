@@ -141,9 +141,9 @@ def _xlsx(rows: list[dict[str, Any]], columns: Columns) -> bytes:
 
     def cell(value: Any) -> Any:
         plain = _plain(value)
-        if not isinstance(plain, str):
-            return WriteOnlyCell(sheet, value=plain)
-        text = ILLEGAL_CHARACTERS_RE.sub("", plain)
+        text = ILLEGAL_CHARACTERS_RE.sub("", plain) if isinstance(plain, str) else None
+        if not text:  # a number, or nothing (an empty string is no cell either)
+            return WriteOnlyCell(sheet, value=None if isinstance(plain, str) else plain)
         written = WriteOnlyCell(sheet, value=None)
         written.value = text
         written.data_type = "s"  # never a formula or an error code, whatever it starts with

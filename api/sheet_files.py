@@ -123,9 +123,9 @@ def _xlsx_rows(content: bytes) -> list[Row]:
         if not book.worksheets:
             raise whole_file("the workbook has no worksheet")
         sheet = book.worksheets[0]
-        rows = sheet.iter_rows(
-            min_row=1, max_row=MAX_ROW_INDEX + 1, max_col=MAX_COLUMNS, values_only=True
-        )
+        # The stored dimensions may lie (A1:XFD1048576): read only the rows really there.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
         return _bounded(enumerate(rows, start=1))
     except SheetInvalid:
         raise
@@ -160,11 +160,13 @@ def _bounded(rows: Iterable[tuple[int, Sequence[Any]]]) -> list[Row]:
     out: list[Row] = []
     filled = 0
     for number, cells in rows:
+        if number > MAX_ROW_INDEX:
+            # Even an empty row down there is refused: a reader stepping through the rows
+            # up to it would do work a sheet of this size never needs.
+            raise whole_file(f"the sheet has rows below row {MAX_ROW_INDEX:,}: delete them")
         values = [_blank(cell) for cell in list(cells)[:MAX_COLUMNS]]
         if not any(value is not None for value in values):
             continue
-        if number > MAX_ROW_INDEX:
-            raise whole_file(f"the sheet has rows below row {MAX_ROW_INDEX:,}")
         filled += 1
         if filled > MAX_ROWS + HEADER_SEARCH_ROWS:
             raise whole_file(f"a device sheet has at most {MAX_ROWS:,} rows")
