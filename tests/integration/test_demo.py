@@ -3,13 +3,18 @@ category has something to show, and a second run is refused."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
 from api.cli import main
+from api.exports import KIND_LABELS
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from projections.overdue import KINDS, overdue_items
@@ -89,3 +94,19 @@ def test_a_second_demo_is_refused_and_writes_nothing(
 
     assert "already loaded" in capsys.readouterr().err
     assert runtime.head() == head
+
+
+def test_the_command_line_exports_the_demo_lists(
+    loaded: tuple[Runtime, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overdue, systems = tmp_path / "overdue.csv", tmp_path / "systems.xlsx"
+
+    assert main(["export", "overdue", "--format", "csv", "--division", NANAN, str(overdue)]) == 0
+    assert main(["export", "systems", "--division", NANAN, str(systems)]) == 0
+
+    rows = list(csv.reader(io.StringIO(overdue.read_text(encoding="utf-8-sig"))))
+    assert rows[0][:2] == ["类别", "备案编号"]
+    assert {row[0] for row in rows[1:]} == set(KIND_LABELS.values())
+    sheet = load_workbook(systems, read_only=True).worksheets[0]
+    assert sum(1 for _row in sheet.iter_rows()) > 50
+    assert "wrote" in capsys.readouterr().out
