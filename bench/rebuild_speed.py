@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import platform
+import tempfile
 import time
+from pathlib import Path
 
 import psycopg
 
@@ -57,8 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--systems", type=int, default=80_000)
     args = parser.parse_args()
-    with scratch_database() as url:
-        runtime = open_runtime(Settings(database_url=url), projections=False)
+    with tempfile.TemporaryDirectory(prefix="psvs-bench-") as tmp, scratch_database() as url:
+        settings = Settings(database_url=url, data_dir=Path(tmp) / "var")
+        runtime = open_runtime(settings, projections=False)
         try:
             started = time.perf_counter()
             head = build_log(runtime.ledger, systems=args.systems)

@@ -55,7 +55,8 @@ class ViewRecorder(PostgresTrackingRecorder):
 
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]
-    indexes: ClassVar[dict[str, tuple[str, str]]] = {}
+    # index suffix -> (table suffix, column list) or (table suffix, column list, WHERE predicate)
+    indexes: ClassVar[dict[str, tuple[str, ...]]] = {}
     unique_indexes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,10 +69,11 @@ class ViewRecorder(PostgresTrackingRecorder):
             self.sql_create_statements.append(
                 SQL("CREATE TABLE IF NOT EXISTS {t} (" + columns + ")").format(t=self.table(suffix))
             )
-        for index, (suffix, columns) in self.indexes.items():
+        for index, (suffix, columns, *where) in self.indexes.items():
             unique = SQL("UNIQUE ") if index in self.unique_indexes else SQL("")
+            partial = " WHERE " + where[0] if where else ""
             self.sql_create_statements.append(
-                SQL("CREATE {u}INDEX IF NOT EXISTS {i} ON {t} (" + columns + ")").format(
+                SQL("CREATE {u}INDEX IF NOT EXISTS {i} ON {t} (" + columns + ")" + partial).format(
                     u=unique, i=Identifier(f"{self.prefix}_{index}"), t=self.table(suffix)
                 )
             )

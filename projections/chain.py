@@ -51,7 +51,7 @@ class ChainView(ViewRecorder):
         " head_hash text NOT NULL, key_id text NOT NULL, signature text NOT NULL,"
         " signed_at timestamptz NOT NULL DEFAULT now()",
     }
-    indexes: ClassVar[dict[str, tuple[str, str]]] = {
+    indexes: ClassVar[dict[str, tuple[str, ...]]] = {
         "links_originator": ("links", "originator_id, originator_version"),
     }
 

@@ -19,7 +19,6 @@ later was not on the list before its discovery.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +30,9 @@ from ledger.rules import Rules, change_deadline, registration_deadline
 from ledger.system_checks import correction_met_on
 from ledger.systems import VideoSystem
 from projections.base import Batch, ViewRecorder
+from projections.overdue_reads import overdue_items
+
+__all__ = ["KINDS", "OverdueView", "overdue_items"]
 
 KINDS = ("unfiled", "filed_late", "change_late", "correction_overdue", "due_soon")
 _SYSTEM_COLUMNS = (
@@ -44,6 +46,7 @@ _SYSTEM_COLUMNS = (
 )
 _DUTY_COLUMNS = (
     "system_id",
+    "division_code",
     "kind",
     "due_on",
     "provisional",
@@ -62,14 +65,19 @@ class OverdueView(ViewRecorder):
         "systems": "system_id uuid PRIMARY KEY, filing_number text, unit_uscc text,"
         " name text, division_code text NOT NULL, place_category int, status text NOT NULL,"
         " commissioned_on date NOT NULL",
-        "duties": "duty_id text PRIMARY KEY, system_id uuid NOT NULL, kind text NOT NULL,"
+        "duties": "duty_id text PRIMARY KEY, system_id uuid NOT NULL,"
+        " division_code text NOT NULL, kind text NOT NULL,"
         " due_on date NOT NULL, provisional boolean NOT NULL, known_on date NOT NULL,"
         " met_on date, position bigint NOT NULL, order_id text",
     }
+    # The lists read three small slices of the duties in due-date order (overdue_reads.py):
+    # those met late, those still open, and those met after a past day being asked about.
     indexes = {  # noqa: RUF012
         "systems_division": ("systems", "division_code"),
         "duties_system": ("duties", "system_id"),
-        "duties_due": ("duties", "due_on, duty_id"),
+        "duties_late": ("duties", "division_code, due_on, duty_id", "met_on > due_on"),
+        "duties_open": ("duties", "division_code, due_on, duty_id", "met_on IS NULL"),
+        "duties_met": ("duties", "division_code, met_on"),
     }
 
     @property
@@ -85,6 +93,7 @@ class OverdueView(ViewRecorder):
             return
         systems, duties = self._load(curs, touched)
         open_orders: dict[UUID, list[str]] = {}
+        moved: set[UUID] = set()
         for key, duty in duties.items():
             if duty["kind"] == "correction" and duty["met_on"] is None:
                 open_orders.setdefault(duty["system_id"], []).append(key)
@@ -95,9 +104,19 @@ class OverdueView(ViewRecorder):
                 continue
             sid = event.originator_id
             changed = self._fold(systems, duties, open_orders, event, notification.id)
+            if isinstance(event, VideoSystem.Changed) and "division_code" in event.changes:
+                moved.add(sid)
             dirty_systems.add(sid)
             dirty_duties.update(changed)
         self._write(curs, systems, dirty_systems, duties, dirty_duties)
+        if moved:  # a system moved district: its earlier change duties move with it
+            curs.execute(
+                SQL(
+                    "UPDATE {d} d SET division_code = s.division_code FROM {s} s"
+                    " WHERE d.system_id = s.system_id AND d.system_id = ANY(%s)"
+                ).format(d=self.table("duties"), s=self.table("systems")),
+                (list(moved),),
+            )
 
     # --- folding ----------------------------------------------------------------------------
     def _fold(
@@ -220,6 +239,8 @@ class OverdueView(ViewRecorder):
         system_rows = [
             (sid, *(systems[sid].get(c) for c in _SYSTEM_COLUMNS)) for sid in dirty_systems
         ]
+        for key in dirty_duties:
+            duties[key]["division_code"] = systems[duties[key]["system_id"]]["division_code"]
         duty_rows = [
             (key, *(duties[key].get(c) for c in _DUTY_COLUMNS)) for key in set(dirty_duties)
         ]
@@ -239,88 +260,3 @@ def _upsert(table: Identifier, key: str, columns: tuple[str, ...]) -> Composed:
         "INSERT INTO {t} (" + names + ") VALUES (" + params + ")"
         " ON CONFLICT (" + key + ") DO UPDATE SET " + updates
     ).format(t=table)
-
-
-# The kind of a duty as of %(as_of)s, or NULL when it is on no list that day.
-_KIND_AS_OF = """
-CASE
-  WHEN d.met_on IS NOT NULL AND d.met_on <= %(as_of)s THEN
-    CASE WHEN d.met_on > d.due_on THEN
-      CASE d.kind WHEN 'registration' THEN 'filed_late' WHEN 'change' THEN 'change_late' END
-    END
-  WHEN d.known_on > %(as_of)s THEN NULL
-  WHEN d.due_on < %(as_of)s THEN
-    CASE d.kind WHEN 'registration' THEN 'unfiled' WHEN 'correction' THEN 'correction_overdue' END
-  WHEN d.due_on <= %(as_of)s + %(soon)s THEN 'due_soon'
-END
-"""
-
-
-def overdue_items(
-    reads: Any,
-    *,
-    as_of: date,
-    rules: Rules,
-    division_prefix: str | None,
-    division_code: str | None,
-    kind: str | None,
-    after: tuple[date, str] | None,
-    limit: int,
-) -> tuple[list[dict[str, Any]], tuple[date, str] | None]:
-    """One page of the lists as of a day, by due date; and the cursor of the next page."""
-    where = ["k.kind IS NOT NULL"]
-    params: dict[str, Any] = {"as_of": as_of, "soon": rules.due_soon_days, "limit": limit + 1}
-    if division_prefix:
-        where.append("s.division_code LIKE %(prefix)s")
-        params["prefix"] = division_prefix.replace("%", "").replace("_", "") + "%"
-    if division_code:
-        where.append("s.division_code = %(division)s")
-        params["division"] = division_code
-    if kind:
-        where.append("k.kind = %(kind)s")
-        params["kind"] = kind
-    if after:
-        where.append("(d.due_on, d.duty_id) > (%(after_due)s, %(after_id)s)")
-        params["after_due"], params["after_id"] = after
-    query = SQL(
-        "SELECT d.*, k.kind AS list_kind, s.filing_number, s.unit_uscc, s.name,"
-        " s.division_code, s.place_category, s.status"
-        " FROM {duties} d JOIN {systems} s USING (system_id)"
-        " CROSS JOIN LATERAL (SELECT " + _KIND_AS_OF + " AS kind) k"
-        " WHERE " + " AND ".join(where) + " ORDER BY d.due_on, d.duty_id LIMIT %(limit)s"
-    ).format(duties=OverdueView.read_table("duties"), systems=OverdueView.read_table("systems"))
-    with reads.transaction(commit=False) as curs:
-        curs.execute(query, params)
-        rows = curs.fetchall()
-    page = [_item(row, as_of, rules) for row in rows[:limit]]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return page, (last["due_on"], last["duty_id"]) if last else None
-
-
-def _item(row: dict[str, Any], as_of: date, rules: Rules) -> dict[str, Any]:
-    kind = row["list_kind"]
-    if kind in ("filed_late", "change_late"):
-        days = (row["met_on"] - row["due_on"]).days
-    elif kind == "due_soon":
-        days = 0
-    else:
-        days = (as_of - row["due_on"]).days
-    return {
-        "system_id": str(row["system_id"]),
-        "filing_number": row["filing_number"],
-        "unit_uscc": row["unit_uscc"],
-        "name": row["name"],
-        "division_code": row["division_code"],
-        "place_category": row["place_category"],
-        "status": row["status"],
-        "kind": kind,
-        "duty": row["kind"],
-        "order_id": row["order_id"],
-        "due_on": row["due_on"],
-        "met_on": row["met_on"] if row["met_on"] and row["met_on"] <= as_of else None,
-        "days_overdue": days,
-        "days_left": (row["due_on"] - as_of).days if kind == "due_soon" else None,
-        "provisional": row["provisional"],
-        "as_of": as_of,
-        "rules_version": rules.version,
-    }

@@ -1,0 +1,70 @@
+"""`GET /v1/overdue` for one district of many systems: throughput and p50/p99 latency beside
+a raw SELECT by key on the same server, in the same run.
+
+    .venv/bin/python -m bench.overdue_latency [--systems 100000] [--clients 8] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from api.runtime import open_runtime
+from api.settings import Settings
+from bench import http_load
+from bench.logs import build_log, scratch_database
+from bench.report import Figure, write
+from projections.overdue import OverdueView
+from projections.rebuild import rebuild
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--systems", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="psvs-bench-") as tmp, scratch_database() as url:
+        data = Path(tmp) / "var"
+        runtime = open_runtime(Settings(database_url=url, data_dir=data), projections=False)
+        try:
+            build_log(runtime.ledger, systems=args.systems, batch=50)
+            for name in ("status", "overdue"):
+                from projections.catalog import VIEWS
+
+                rebuild(app=runtime.ledger, registry=runtime.registry, kind=VIEWS[name],
+                        open_view=runtime.open_view, rules_toml=None)
+            with runtime.reads.transaction(commit=False) as curs:
+                curs.execute("ANALYZE")
+        finally:
+            runtime.close()
+        with http_load.serving(url, data) as server:
+            officer = server.cli("accounts", "create", "--role", "officer", "--division",
+                                 "500108", "--name", "压测").strip().splitlines()[-1]
+            import httpx
+
+            ids = [i["system_id"] for i in httpx.get(
+                f"{server.base}/v1/systems", params={"limit": 500},
+                headers={"Authorization": f"Bearer {officer}"}, timeout=60).json()["items"]]
+
+            def overdue(k: int, n: int) -> tuple[str, str, object]:
+                return "GET", "/v1/overdue?division_code=500108&limit=50", None
+
+            def raw(k: int, n: int) -> tuple[str, str, object]:
+                return "GET", f"/bench/raw-select/{ids[n % len(ids)]}", None
+
+            ours = http_load.run_phase(server.base, overdue, token=officer,
+                                       clients=args.clients, seconds=args.seconds)
+            limit = http_load.run_phase(server.base, raw, token=officer, clients=args.clients,
+                                        seconds=args.seconds)
+    c = args.clients
+    write("overdue_latency", [
+        Figure(f"GET /v1/overdue req/s, {c} clients", ours.rate, limit.rate, "req/s"),
+        Figure("GET /v1/overdue p50 ms", ours.percentile(0.5), limit.percentile(0.5), "ms"),
+        Figure("GET /v1/overdue p99 ms", ours.percentile(0.99), limit.percentile(0.99), "ms"),
+    ], context={"systems in the district": args.systems, "view": OverdueView.name})
+
+
+if __name__ == "__main__":
+    main()
