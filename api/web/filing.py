@@ -22,13 +22,14 @@ from starlette.responses import RedirectResponse, Response
 from api.deps import today
 from api.schemas import SystemFields
 from api.sheets import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
-from api.web.errors import FormErrors
+from api.web.errors import FormErrors, PageError
 from api.web.messages import ledger_message
 from api.web.site import Officer, PageRoute, checked_form, render, runtime_of
 from ledger.accounts import Account
 from ledger.attachments import MAX_ATTACHMENT_BYTES, XLSX, sniff_media_type
 from ledger.errors import LedgerError
 from ledger.validation import system_field_errors
+from ledger.values import Role
 
 router = APIRouter(route_class=PageRoute)
 
@@ -62,6 +63,24 @@ def _coerced(values: dict[str, str]) -> dict[str, Any]:
             value = text
         out[key] = value
     return out
+
+
+def _only_officers(account: Account) -> None:
+    if account.role is not Role.OFFICER:
+        raise PageError(403, "只有民警可以录入线下备案；审计和管理员账户只能查阅。")
+
+
+def _where_the_officer_may_file(
+    rt: Any, account: Account, fields: dict[str, Any], errors: FormErrors
+) -> None:
+    """The ledger's own refusals that would come after the files were stored, checked first so
+    that a refused filing leaves no stored files behind."""
+    division = fields.get("division_code")
+    if isinstance(division, str) and division != account.division_code:
+        errors.add("division_code", f"只能录入本辖区（{account.division_code}）的系统")
+    uscc = fields.get("unit_uscc")
+    if isinstance(uscc, str) and not errors.get("unit_uscc") and rt.ledger.find_unit(uscc) is None:
+        errors.add("unit_uscc", ledger_message("register the unit first"))
 
 
 def _uuid_or_none(text: str, errors: FormErrors) -> UUID | None:
@@ -123,6 +142,7 @@ def _form_page(
 @router.get("/filings/new")
 def new_filing(request: Request, account: Officer, discovered: UUID | None = None) -> Response:
     """The empty form, or one filled in from a discovered system that is to be filed."""
+    _only_officers(account)
     values: dict[str, Any] = {"division_code": account.division_code or ""}
     if discovered is not None:
         found = runtime_of(request).ledger.system_for(account, discovered)
@@ -142,6 +162,7 @@ def sheet_template(account: Officer) -> Response:
 
 @router.post("/filings")
 async def file_offline(request: Request, account: Officer) -> Response:
+    _only_officers(account)
     form = await checked_form(request)
     rt = runtime_of(request)
     day = today()
@@ -168,6 +189,7 @@ async def file_offline(request: Request, account: Officer) -> Response:
     if cells:
         errors.add("device_sheet", f"设备信息表有 {len(cells)} 处错误，见下表；未作任何备案")
     form_values = {**values, **extra}
+    _where_the_officer_may_file(rt, account, fields, errors)
     if errors or paper is None or sheet is None:
         return _form_page(request, account, form_values, errors, cells, status=422)
     try:
