@@ -227,3 +227,32 @@ def test_a_system_outside_the_district_is_not_found(
 
     assert response.status_code == 404
     assert "没有找到" in response.text
+
+
+def officer_routes(client: TestClient) -> list[tuple[str, str]]:
+    """(method, path) of every page route under /officer/ (the static files aside)."""
+    from tests.e2e.test_authorisation_matrix import app_routes
+
+    return sorted(
+        (method, path)
+        for method, path in app_routes(client.app)  # type: ignore[arg-type]
+        if path.startswith("/officer/") and not path.startswith("/officer/static")
+    )
+
+
+def test_every_page_but_the_login_sends_a_visitor_without_a_session_to_the_login(
+    client: TestClient, officer: str
+) -> None:
+    unit = unit_account(client)
+    system_id = filed(client, unit).json()["system_id"]
+    routes = officer_routes(client)
+    assert len(routes) >= 14, routes
+
+    for method, path in routes:
+        url = path.replace("{system_id}", system_id).replace("{uscc}", unit.uscc)
+        response = client.request(method, url, follow_redirects=False)
+        if path in ("/officer/login", "/officer/logout"):  # open to all; a POST needs CSRF
+            assert response.status_code == (200 if method == "GET" else 403), (method, path)
+        else:
+            assert response.status_code == 303, (method, path, response.status_code)
+            assert response.headers["location"].startswith("/officer/login?next="), path
