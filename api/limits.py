@@ -7,6 +7,7 @@ One ASGI middleware, so it sees every request before any route, form parser or p
   is handed on once the cap is passed);
 - `POST /v1/accounts` is rate-limited per client address, and every request that carries a
   bearer token per token (valid or not): over the limit is 429 with `Retry-After`;
+- while the database does not answer, requests that need it get 503 at once (api/breaker.py);
 - with `LEDGER_ENVIRONMENT=production`, `/docs`, `/redoc` and `/metrics` answer only to an
   admin's token (no token: 401; another role: 404, as if absent). `/openapi.json` stays
   public: it is part of the contract and describes nothing that is not public.
@@ -29,6 +30,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.breaker import DatabaseWatch, needs_database
 from api.problems import Problem, problem_response
 from api.security import add_security_headers
 from api.settings import Settings
@@ -93,20 +95,51 @@ class LimitsMiddleware:
         self.tokens = RateLimiter(
             per_second=settings.token_rate_per_second, burst=settings.token_burst
         )
+        self.watch: DatabaseWatch | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._on_shutdown(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         send = add_security_headers(scope, send)
         headers = Headers(scope=scope)
-        refusal = self._rate_limited(scope, headers) or await self._gated(scope)
+        refusal = (
+            self._rate_limited(scope, headers)
+            or await self._gated(scope)
+            or self._database_away(scope)
+        )
         if refusal is None:
             refusal, receive = await self._capped_body(headers, receive)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _on_shutdown(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"].startswith("lifespan.shutdown") and self.watch is not None:
+                self.watch.stop()
+            await send(message)
+
+        return sending
+
+    def _database_away(self, scope: Scope) -> Any:
+        """503 at once while the database watch sees no database (api/breaker.py)."""
+        if not needs_database(scope["path"]):
+            return None
+        if self.watch is None:
+            runtime = getattr(scope["app"].state, "runtime", None)
+            if runtime is None:
+                return None
+            self.watch = DatabaseWatch(runtime.url)
+        if self.watch.available():
+            return None
+        return problem_response(
+            503, "the database is unavailable; try again shortly", headers={"Retry-After": "2"}
+        )
 
     def _rate_limited(self, scope: Scope, headers: Headers) -> Any:
         if scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/accounts":

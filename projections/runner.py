@@ -192,20 +192,34 @@ class BatchRunner:
             self._advanced.notify_all()
 
     def _run(self) -> None:
+        # The database going away (a restart, a failover) is waited out, with backoff: a
+        # page that failed wrote nothing, and the next one starts where the view stands.
+        from eventsourcing.persistence import InterfaceError, OperationalError
+        from psycopg_pool import PoolTimeout
+
+        unavailable = (psycopg.OperationalError, OperationalError, InterfaceError, PoolTimeout)
+        backoff = 0.0
         try:
             while not self._stop.is_set():
-                if not self._lead():
-                    self._stop.wait(STANDBY_SECONDS)
-                    continue
-                self._wake.clear()
                 try:
-                    if self._step() in (self.page_size, -1):
+                    if not self._lead():
+                        self._stop.wait(STANDBY_SECONDS)
                         continue
-                except psycopg.errors.UndefinedTable:
-                    # A rebuild switched generations and dropped ours mid-page: follow it.
-                    if not self.slot.refresh():
-                        raise
+                    self._wake.clear()
+                    try:
+                        if self._step() in (self.page_size, -1):
+                            backoff = 0.0
+                            continue
+                    except psycopg.errors.UndefinedTable:
+                        # A rebuild switched generations and dropped ours mid-page: follow it.
+                        if not self.slot.refresh():
+                            raise
+                        continue
+                except unavailable:
+                    backoff = min(max(backoff * 2, 0.1), 5.0)
+                    self._stop.wait(backoff)
                     continue
+                backoff = 0.0
                 self.state.caught_up.set()
                 self._wake.wait(IDLE_WAIT_SECONDS)
         except BaseException as error:  # kept for health(); the thread ends
