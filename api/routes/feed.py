@@ -1,6 +1,6 @@
 """The change feed: every event of the ledger as NDJSON, from any position, and live.
 
-Items are the audit view's rows (projections/audit_reads.py), each with its hash-chain link,
+Items are the audit view's rows (projections/feed_reads.py), each with its hash-chain link,
 read only up to the position the audit, chain and status views have all reached, so an item
 is never sent without its hash and never before every earlier one in the caller's scope.
 Positions only grow and skip numbers (bookkeeping events, failed inserts); the feed never
@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -28,7 +29,7 @@ from api.problems import Problem
 from api.routes.accounts import PROBLEMS
 from api.routes.audit import audit_scope
 from api.runtime import Runtime
-from projections.audit_reads import AuditFilters, read_audit
+from projections.feed_reads import read_feed
 from projections.status import ListScope
 
 NDJSON = "application/x-ndjson"
@@ -67,33 +68,18 @@ async def feed_lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/v1", tags=["feed"], lifespan=feed_lifespan)
 
 
-def _line(item: dict[str, Any]) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
-
-
-def read_page(
-    rt: Runtime, scope: ListScope, *, after: int, upto: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
-    """The caller's items in (after, upto], at most `limit`, and where the next page starts:
-    `upto` itself once every item up to it was read (the rest is out of scope)."""
-    items, _ = read_audit(rt.reads, scope=scope, filters=AuditFilters(), after=after, limit=limit)
-    shown = [item for item in items if item["position"] <= upto]
-    if len(shown) == limit:
-        return shown, shown[-1]["position"]
-    return shown, upto
-
-
 async def _until(
     rt: Runtime, scope: ListScope, *, after: int, upto: int, limit: int
 ) -> AsyncIterator[str]:
     """Lines for at most `limit` items in (after, upto], a page per transaction."""
     while limit > 0 and after < upto:
-        items, after = await run_in_threadpool(
-            read_page, rt, scope, after=after, upto=upto, limit=min(limit, PAGE_SIZE)
+        lines, after = await run_in_threadpool(
+            partial(read_feed, rt.reads, scope=scope, after=after, upto=upto),
+            limit=min(limit, PAGE_SIZE),
         )
-        limit -= len(items)
-        if items:
-            yield "".join(_line(item) for item in items)
+        limit -= len(lines)
+        if lines:
+            yield "".join(lines)
 
 
 async def _follow(
@@ -107,18 +93,19 @@ async def _follow(
     while not hub.closed:
         ready = hub.position
         if ready > read_upto:
-            items, cursor = await run_in_threadpool(
-                read_page, rt, scope, after=cursor, upto=ready, limit=PAGE_SIZE
+            lines, cursor = await run_in_threadpool(
+                partial(read_feed, rt.reads, scope=scope, after=cursor, upto=ready),
+                limit=PAGE_SIZE,
             )
-            if items:
-                yield "".join(_line(item) for item in items)
+            if lines:
+                yield "".join(lines)
                 last_sent = time.monotonic()
             if cursor == ready:
                 read_upto = ready
             continue
         idle = time.monotonic() - last_sent
         if idle >= heartbeat:
-            yield _line({"heartbeat": read_upto})
+            yield json.dumps({"heartbeat": read_upto}) + "\n"
             last_sent = time.monotonic()
             continue
         await hub.wait_beyond(read_upto, heartbeat - idle)

@@ -265,3 +265,12 @@ def test_a_server_without_projection_workers_follows_the_views_another_process_k
         reader.close()
 
     assert [(i["position"], i["event_id"]) for i in items] == expected
+
+
+def test_feed_items_are_the_audit_routes_items(client: TestClient, admin: str) -> None:
+    write_concurrently(client, writers=1)
+
+    audit = client.get("/v1/audit", params={"limit": 500}, headers=bearer(admin)).json()
+    feed = client.get("/v1/feed", headers=bearer(admin)).text.splitlines()
+
+    assert [json.loads(line) for line in feed] == audit["items"]
