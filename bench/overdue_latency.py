@@ -15,6 +15,7 @@ from api.settings import Settings
 from bench import http_load
 from bench.logs import build_log, scratch_database
 from bench.report import Figure, write
+from projections.catalog import VIEWS
 from projections.overdue import OverdueView
 from projections.rebuild import rebuild
 
@@ -30,10 +31,8 @@ def main() -> None:
         runtime = open_runtime(Settings(database_url=url, data_dir=data), projections=False)
         try:
             build_log(runtime.ledger, systems=args.systems, batch=50)
-            for name in ("status", "overdue"):
-                from projections.catalog import VIEWS
-
-                rebuild(app=runtime.ledger, registry=runtime.registry, kind=VIEWS[name],
+            for kind in VIEWS.values():  # the server is ready only when every view has caught up
+                rebuild(app=runtime.ledger, registry=runtime.registry, kind=kind,
                         open_view=runtime.open_view, rules_toml=None)
             with runtime.reads.transaction(commit=False) as curs:
                 curs.execute("ANALYZE")
