@@ -35,6 +35,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.port,
         log_level=settings.log_level,
         access_log=False,
+        # Feed followers (GET /v1/feed?follow=true) never end by themselves: on SIGTERM the
+        # server would wait for them forever; cut them after a short grace instead.
+        timeout_graceful_shutdown=5,
     )
     return 0
 
