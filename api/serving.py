@@ -45,6 +45,7 @@ def _worker(settings: Settings, sock: socket.socket, projections: bool) -> None:
         create_app(settings, projections=projections),
         log_level=settings.log_level,
         access_log=False,
+        timeout_graceful_shutdown=5,  # feed followers keep connections open; do not wait forever
     )
     uvicorn.Server(config).run(sockets=[sock])
 
