@@ -51,6 +51,21 @@ class AnswersOrders:
         return cast(date, cast(Any, self).effective_on)
 
 
+class RecordsFilingDay:
+    """Mixed into the events that carry `filed_on`, the day the act was filed (the edge's
+    today), since their version 2; it is also the day they meet open correction orders."""
+
+    filed_on: date
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 had no `filed_on`: it was the day recorded (Asia/Shanghai)."""
+        state["filed_on"] = recorded_on(state["timestamp"])
+
+    def meets_order_on(self, ordered_on: date) -> date | None:
+        return self.filed_on
+
+
 def correction_met_on(answer: Any, *, ordered_on: date) -> date | None:
     """The day `answer` (an event recorded while the order made on `ordered_on` was open) meets
     that order, or None: the rule of `AnswersOrders`, for views that fold events themselves."""

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import system_checks as checks
 from ledger.errors import SystemClosed, ValidationFailed
-from ledger.system_checks import AnswersOrders, recorded_on
+from ledger.system_checks import AnswersOrders, RecordsFilingDay
 from ledger.system_state import SystemState
 from ledger.validation import FieldRules, system_field_errors
 from ledger.values import Actor, Channel, Device, SystemStatus
@@ -68,7 +68,7 @@ class VideoSystem(SystemState, Aggregate):
             mutated.filed_at = self.timestamp
             return mutated
 
-    class Changed(AnswersOrders, Aggregate.Event):
+    class Changed(RecordsFilingDay, AnswersOrders, Aggregate.Event):
         """A filed item changed (备案变更); `effective_on` is when the change took effect,
         `filed_on` the day the change was filed (the edge's today; for a paper filing keyed
         in by an officer, the day it is recorded)."""
@@ -85,15 +85,7 @@ class VideoSystem(SystemState, Aggregate):
         effective_on: date
         filed_on: date
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Version 1 had no `filed_on`: it was the day recorded (Asia/Shanghai)."""
-            state["filed_on"] = recorded_on(state["timestamp"])
-
-        def meets_order_on(self, ordered_on: date) -> date | None:
-            return self.filed_on
-
-    class Cancelled(AnswersOrders, Aggregate.Event):
+    class Cancelled(RecordsFilingDay, AnswersOrders, Aggregate.Event):
         """The system was taken out of use (注销) on `effective_on`, filed on `filed_on`.
         Nothing follows."""
 
@@ -104,14 +96,6 @@ class VideoSystem(SystemState, Aggregate):
         channel: str
         effective_on: date
         filed_on: date
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Version 1 had no `filed_on`: it was the day recorded (Asia/Shanghai)."""
-            state["filed_on"] = recorded_on(state["timestamp"])
-
-        def meets_order_on(self, ordered_on: date) -> date | None:
-            return self.filed_on
 
     class CorrectionOrdered(Aggregate.Event):
         """An officer ordered a correction by `due_on` (责令限期改正) on `effective_on`."""
