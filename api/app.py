@@ -15,6 +15,7 @@ from api import logs, problems, web
 from api.auth import Authenticator
 from api.deps import today
 from api.limits import LimitsMiddleware
+from api.problem_docs import document_problems
 from api.problems import Problem, problem_response
 from api.routes import accounts, audit, feed, overdue, police, systems
 from api.routes import exports as export_routes
@@ -177,6 +178,7 @@ def create_app(
     _install_operations(app)
     # Inside the logging middleware, so refusals (413, 429) are logged and counted too.
     app.add_middleware(LimitsMiddleware, settings=settings)
+    document_problems(app)
     _install_middleware(app, settings)
     return app
 
@@ -213,6 +215,6 @@ def _install_operations(app: FastAPI) -> None:
         body = {"status": "ok" if not failing else "degraded", "head": head, "views": views}
         return JSONResponse(body, status_code=200 if not failing else 503)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

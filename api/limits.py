@@ -26,11 +26,12 @@ from collections import OrderedDict
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.breaker import DatabaseWatch, needs_database
+from api.problem_docs import allowed_methods
 from api.problems import Problem, problem_response
 from api.security import add_security_headers
 from api.settings import Settings
@@ -104,7 +105,7 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = add_security_headers(scope, send)
+        send = _complete_allow(scope, add_security_headers(scope, send))
         headers = Headers(scope=scope)
         refusal = (
             self._rate_limited(scope, headers)
@@ -194,6 +195,17 @@ class LimitsMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return None, _replay(chunks, None, receive)
+
+
+def _complete_allow(scope: Scope, send: Send) -> Send:
+    """A 405's `Allow` names every method of the path, not those of one route."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            MutableHeaders(scope=message)["Allow"] = ", ".join(allowed_methods(scope))
+        await send(message)
+
+    return sending
 
 
 def _replay(chunks: list[bytes], pending: Message | None, receive: Receive) -> Receive:

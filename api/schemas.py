@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ledger.values import DeviceType, UnitType
 
 Text = Field(min_length=1, max_length=200)
 LongText = Field(min_length=1, max_length=2000)
+
+
+def _day(value: Any) -> Any:
+    """A day is `YYYY-MM-DD` text: a JSON number is refused (pydantic would read it as a Unix
+    time), so the schema's `format: date` means what it says."""
+    if isinstance(value, int | float):
+        raise ValueError("a day as YYYY-MM-DD text")
+    return value
+
+
+def _yes_no(value: Any) -> Any:
+    """true or false only: pydantic would take 0, 1, "yes" or "off" too."""
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    """A number is a JSON number: pydantic would take "1.5", "2" or false too."""
+    if isinstance(value, bool | str):
+        raise ValueError("a number")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+YesNo = Annotated[bool, BeforeValidator(_yes_no)]
+# For JSON bodies only: the officer pages validate `SystemFields` from form text.
+Number = Annotated[float, BeforeValidator(_json_number)]
+Whole = Annotated[int, BeforeValidator(_json_number)]
 
 
 class Strict(BaseModel):
@@ -76,12 +105,12 @@ class DeviceIn(Strict):
     device_id: str | None = Field(default=None, max_length=32)
     name: str = Text
     address: str = Text
-    longitude: float | None = None
-    latitude: float | None = None
+    longitude: Number | None = None
+    latitude: Number | None = None
     device_type: DeviceType
-    indoor: bool
-    face_capture: bool
-    storage_days: int = Field(ge=1, le=100_000)
+    indoor: YesNo
+    face_capture: YesNo
+    storage_days: Whole = Field(ge=1, le=100_000)
 
 
 class SystemFields(Strict):
@@ -93,13 +122,17 @@ class SystemFields(Strict):
     division_code: str = Field(min_length=1, max_length=12)
     longitude: float | None = None
     latitude: float | None = None
-    commissioned_on: date
+    commissioned_on: Day
     storage_days: int = Field(ge=1, le=100_000)
     collection_area: str = LongText
     outsourced_to: str | None = Field(default=None, max_length=200)
 
 
 class SystemCreate(SystemFields):
+    place_category: Whole
+    longitude: Number | None = None
+    latitude: Number | None = None
+    storage_days: Whole = Field(ge=1, le=100_000)
     # At least one device: listed here, or read from the device sheet `device_sheet_id` names.
     devices: list[DeviceIn] = Field(default_factory=list, max_length=10_000)
     device_sheet_id: UUID | None = None
@@ -112,20 +145,20 @@ class SystemChanges(Strict):
     """The filed items a change may set; anything else is refused by name."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    place_category: int | None = None
+    place_category: Whole | None = None
     place_type: str | None = Field(default=None, min_length=1, max_length=64)
     address: str | None = Field(default=None, min_length=1, max_length=200)
     division_code: str | None = Field(default=None, min_length=1, max_length=12)
-    longitude: float | None = None
-    latitude: float | None = None
-    commissioned_on: date | None = None
-    storage_days: int | None = Field(default=None, ge=1, le=100_000)
+    longitude: Number | None = None
+    latitude: Number | None = None
+    commissioned_on: Day | None = None
+    storage_days: Whole | None = Field(default=None, ge=1, le=100_000)
     collection_area: str | None = Field(default=None, min_length=1, max_length=2000)
     outsourced_to: str | None = Field(default=None, max_length=200)
 
 
 class ChangeRequest(Strict):
-    effective_on: date
+    effective_on: Day
     reason: str = LongText
     changes: SystemChanges = Field(default_factory=SystemChanges)
     devices_added: list[DeviceIn] = Field(default_factory=list, max_length=10_000)
@@ -133,7 +166,7 @@ class ChangeRequest(Strict):
 
 
 class CancelRequest(Strict):
-    effective_on: date
+    effective_on: Day
     reason: str = LongText
 
 
@@ -142,9 +175,9 @@ class DiscoveryCreate(Strict):
     name: str = Text
     address: str = Text
     division_code: str = Field(min_length=1, max_length=12)
-    place_category: int
+    place_category: Whole
     place_type: str = Field(min_length=1, max_length=64)
-    commissioned_on: date
+    commissioned_on: Day
     note: str = Field(default="", max_length=2000)
 
 
@@ -152,13 +185,13 @@ class CorrectionOrderCreate(Strict):
     """An order to correct the filing (责令限期改正) by `due_on`, a day after today."""
 
     reason: str = LongText
-    due_on: date
+    due_on: Day
 
 
 class InspectionCreate(Strict):
     """An inspection made on `inspected_on` (today or earlier) and what it found."""
 
-    inspected_on: date
+    inspected_on: Day
     result: Literal["consistent", "discrepancy"]
     note: str = Field(default="", max_length=2000)
 

@@ -1,0 +1,80 @@
+"""Schemathesis (all phases, every check) against a real `psvs-ledger serve` on its own
+embedded PostgreSQL, with two unit accounts configured as peers so the object-level
+authorisation check runs. Bounded: a few examples per operation and a time limit.
+
+    .venv/bin/python -m tests.hostile.run [--max-examples N] [--seconds S]
+
+Exits with schemathesis' status (0: no failure). The rate limits are switched off for this
+run (tests/e2e/test_limits.py covers them): schemathesis opens many accounts from one address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.faults.harness import Deployment, unit_client
+
+CONFIG = """\
+[auth.wfc]
+path = "{wfc}"
+peers = ["unit_a", "unit_b"]
+
+# A schema-valid request may still be refused by rules JSON Schema cannot state: check
+# characters (USCC, ID card), the GB/T 2260 table, a place type of its category, dates against
+# today, attachments that must exist and be the caller's, If-Match versions, cursors this
+# service gave out, an upload's real media type (shared/contract.md: 422 naming every bad
+# field, 412, 428, 400, 415).
+[checks.positive_data_acceptance]
+expected-statuses = ["2XX", 400, 401, 403, 404, 409, 412, 415, 422, 428, 429, 503]
+
+# `follow=true` keeps the feed open for ever (by design): fuzz the feed's pages only.
+[[operations]]
+include-path = "/v1/feed"
+parameters = {{ follow = false }}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--max-examples", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=900)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    deployment = Deployment()
+    deployment.env.update(LEDGER_ACCOUNT_RATE_PER_MINUTE="0", LEDGER_TOKEN_RATE_PER_SECOND="0")
+    try:
+        deployment.serve()
+        users = {name: unit_client(deployment.url)[0] for name in ("unit_a", "unit_b")}
+        wfc = deployment.base / "auth.json"
+        wfc.write_text(json.dumps({"auth": [
+            {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}]}
+            for name, token in users.items()
+        ]}))  # fmt: skip
+        config = deployment.base / "schemathesis.toml"
+        config.write_text(CONFIG.format(wfc=wfc))
+        command = [
+            str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config),
+            "run", f"{deployment.url}/openapi.json",
+            "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
+            "--max-examples", str(args.max_examples), "--request-timeout", "20",
+            "--report", "junit", "--report-dir", "test-artifacts/schemathesis",
+            "--output-sanitize", "true",
+            *(["--seed", str(args.seed)] if args.seed is not None else []),
+        ]  # fmt: skip
+        try:
+            return subprocess.run(command, timeout=args.seconds).returncode
+        except subprocess.TimeoutExpired:
+            print(f"schemathesis ran past {args.seconds} s", file=sys.stderr)
+            return 1
+        finally:
+            print(deployment.log("serve.log")[-2000:], file=sys.stderr)
+    finally:
+        deployment.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
