@@ -2,6 +2,8 @@
 #
 #   make run          start the service at http://127.0.0.1:8000
 #   make test         run the test suite (PYTEST_ARGS='-n 2' to parallelise, '-k NAME' to select)
+#   make test-faults  kill servers and databases on purpose (slow; tests/faults)
+#   make test-hostile schemathesis against a served app (bounded)
 #   make lint         ruff, mypy and the import-layer contracts
 #   make bench        full benchmark; make bench-quick for a short one
 #   make clean        remove caches and build output (keeps .venv and the data under var/)
@@ -9,11 +11,12 @@
 VENV ?= .venv
 PYTHON ?= python3
 PYTEST_ARGS ?=
+HOSTILE_EXAMPLES ?= 10
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint bench bench-quick clean
+.PHONY: help install run test test-faults test-hostile lint bench bench-quick clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -32,6 +35,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# Each fault test starts its own servers on its own embedded PostgreSQL, one at a time.
+test-faults: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m faults tests/faults $(PYTEST_ARGS)
+
+# Schemathesis against `psvs-ledger serve` on its own embedded PostgreSQL (tests/hostile/run.py).
+test-hostile: $(STAMP)
+	$(VENV)/bin/python -m tests.hostile.run --max-examples $(HOSTILE_EXAMPLES)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

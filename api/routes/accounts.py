@@ -21,7 +21,7 @@ from api.schemas import (
     UnitPublic,
 )
 from ledger.attachments import MAX_ATTACHMENT_BYTES, sniff_media_type
-from ledger.values import Role
+from ledger.values import FieldError, Role
 
 router = APIRouter(prefix="/v1")
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -69,6 +69,13 @@ async def upload_attachment(
     request: Request, file: UploadFile, rt: RuntimeDep, caller: Caller
 ) -> dict[str, Any]:
     """Stores a PDF, JPEG, PNG, XLSX or CSV of at most 102,400 bytes."""
+    extra = sorted(set((await request.form()).keys()) - {"file"})
+    if extra:  # the form has one field: anything else is a mistake, named like any bad field
+        raise Problem(
+            422,
+            "the form has one field, `file`",
+            errors=[FieldError(("body", name), "not a field of this form") for name in extra],
+        )
     content = await file.read(MAX_ATTACHMENT_BYTES + 1)
     if len(content) > MAX_ATTACHMENT_BYTES:
         raise Problem(413, f"an attachment may not exceed {MAX_ATTACHMENT_BYTES} bytes")
