@@ -17,7 +17,7 @@ from api.deps import today
 from api.limits import LimitsMiddleware
 from api.problem_docs import document_problems
 from api.problems import Problem, problem_response
-from api.routes import accounts, audit, feed, overdue, police, systems
+from api.routes import accounts, audit, bench, feed, overdue, police, systems
 from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
 from api.runtime import Runtime, open_runtime
@@ -139,6 +139,8 @@ def create_app(
         rt = runtime or open_runtime(settings, projections=projections)
         app.state.runtime = rt
         app.state.authenticator = Authenticator(rt.ledger)
+        if settings.bench_routes:
+            bench.create_bench_table(rt)
         if owned:
             rt.start_projections()
         logs.log.info("started", projections=[r.name for r in rt.runners])
@@ -174,6 +176,8 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(overdue.router)
     app.include_router(feed.router)
+    if settings.bench_routes:
+        app.include_router(bench.router)
     web.install(app, settings)  # the officer pages under /officer/ and their static files
     _install_operations(app)
     # Inside the logging middleware, so refusals (413, 429) are logged and counted too.

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         description="the key that signs the officer pages' session cookies (32+ characters);"
         " unset = <data_dir>/session.key, generated (mode 0600) on first start",
     )
+    bench_routes: bool = Field(
+        default=False, description="mount the raw-limit routes under /bench (benchmarks only)"
+    )
     environment: Literal["development", "production"] = Field(
         default="development",
         description="production: /docs, /redoc and /metrics answer only to an admin's token",
