@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from api.runtime import open_runtime
 from api.settings import Settings
@@ -25,44 +26,57 @@ def main() -> None:
     parser.add_argument("--systems", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--database", help="an already built database to measure (no build)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="psvs-bench-") as tmp, scratch_database() as url:
+    with tempfile.TemporaryDirectory(prefix="psvs-bench-") as tmp:
         data = Path(tmp) / "var"
-        runtime = open_runtime(Settings(database_url=url, data_dir=data), projections=False)
-        try:
-            build_log(runtime.ledger, systems=args.systems, batch=50)
-            for kind in VIEWS.values():  # the server is ready only when every view has caught up
-                rebuild(app=runtime.ledger, registry=runtime.registry, kind=kind,
-                        open_view=runtime.open_view, rules_toml=None)
-            with runtime.reads.transaction(commit=False) as curs:
-                curs.execute("ANALYZE")
-        finally:
-            runtime.close()
-        with http_load.serving(url, data) as server:
-            officer = server.cli("accounts", "create", "--role", "officer", "--division",
-                                 "500108", "--name", "压测").strip().splitlines()[-1]
-            import httpx
-
-            ids = [i["system_id"] for i in httpx.get(
-                f"{server.base}/v1/systems", params={"limit": 500},
-                headers={"Authorization": f"Bearer {officer}"}, timeout=60).json()["items"]]
-
-            def overdue(k: int, n: int) -> tuple[str, str, object]:
-                return "GET", "/v1/overdue?division_code=500108&limit=50", None
-
-            def raw(k: int, n: int) -> tuple[str, str, object]:
-                return "GET", f"/bench/raw-select/{ids[n % len(ids)]}", None
-
-            ours = http_load.run_phase(server.base, overdue, token=officer,
-                                       clients=args.clients, seconds=args.seconds)
-            limit = http_load.run_phase(server.base, raw, token=officer, clients=args.clients,
-                                        seconds=args.seconds)
+        if args.database:
+            ours, limit = measure(args.database, data, args.clients, args.seconds)
+        else:
+            with scratch_database() as url:
+                build(url, data, args.systems)
+                ours, limit = measure(url, data, args.clients, args.seconds)
     c = args.clients
     write("overdue_latency", [
         Figure(f"GET /v1/overdue req/s, {c} clients", ours.rate, limit.rate, "req/s"),
         Figure("GET /v1/overdue p50 ms", ours.percentile(0.5), limit.percentile(0.5), "ms"),
         Figure("GET /v1/overdue p99 ms", ours.percentile(0.99), limit.percentile(0.99), "ms"),
     ], context={"systems in the district": args.systems, "view": OverdueView.name})
+
+
+def build(url: str, data: Path, systems: int) -> None:
+    runtime = open_runtime(Settings(database_url=url, data_dir=data), projections=False)
+    try:
+        build_log(runtime.ledger, systems=systems, batch=50)
+        for kind in VIEWS.values():  # the server is ready only when every view has caught up
+            rebuild(app=runtime.ledger, registry=runtime.registry, kind=kind,
+                    open_view=runtime.open_view, rules_toml=None)
+    finally:
+        runtime.close()
+
+
+def measure(url: str, data: Path, clients: int, seconds: float) -> tuple[Any, Any]:
+    """/v1/overdue against the raw SELECT route, on one served copy of the database."""
+    with http_load.serving(url, data) as server:
+        officer = server.cli("accounts", "create", "--role", "officer", "--division",
+                             "500108", "--name", "压测").strip().splitlines()[-1]
+        import httpx
+
+        ids = [i["system_id"] for i in httpx.get(
+            f"{server.base}/v1/systems", params={"limit": 500},
+            headers={"Authorization": f"Bearer {officer}"}, timeout=60).json()["items"]]
+
+        def overdue(k: int, n: int) -> tuple[str, str, object]:
+            return "GET", "/v1/overdue?division_code=500108&limit=50", None
+
+        def raw(k: int, n: int) -> tuple[str, str, object]:
+            return "GET", f"/bench/raw-select/{ids[n % len(ids)]}", None
+
+        ours = http_load.run_phase(server.base, overdue, token=officer,
+                                   clients=clients, seconds=seconds)
+        limit = http_load.run_phase(server.base, raw, token=officer, clients=clients,
+                                    seconds=seconds)
+    return ours, limit
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
+from psycopg.sql import SQL, Identifier
 
 from ledger.rules import Rules, calendar_version, rules_from_text
 from projections.base import ViewRecorder
@@ -73,6 +74,9 @@ def rebuild(
     started = time.perf_counter()
     try:
         events = runner.catch_up(progress)
+        # Fresh tables have no statistics yet: without them the planner reads the lists
+        # through the wrong index (35 ms instead of 1 ms for a district of 100,000 systems).
+        analyse(view)
         replaced = registry.switch(
             kind.name,
             generation=generation,
@@ -96,3 +100,10 @@ def rebuild(
         seconds=seconds,
         rules=rules,
     )
+
+
+def analyse(view: ViewRecorder) -> None:
+    """Gathers the planner's statistics for every table of a view's generation."""
+    with view.datastore.transaction(commit=True) as curs:
+        for table in view.physical_tables(view.generation):
+            curs.execute(SQL("ANALYZE {t}").format(t=Identifier(table)))
