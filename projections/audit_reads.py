@@ -114,6 +114,11 @@ def read_audit(
 
 def audit_item(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row as the contract's item: the history shape plus where it belongs."""
+    return {**item_head(row), "data": row["data"], "diff": row["diff"]}
+
+
+def item_head(row: dict[str, Any]) -> dict[str, Any]:
+    """Every field of an item but `data` and `diff` (the feed splices those in as stored)."""
     effective_on = row["effective_on"]
     return {
         "position": row["position"],
@@ -132,7 +137,5 @@ def audit_item(row: dict[str, Any]) -> dict[str, Any]:
         },
         "on_behalf_of": row["on_behalf_of"],
         "channel": row["channel"],
-        "data": row["data"],
-        "diff": row["diff"],
         "hash": row["hash"],
     }

@@ -10,14 +10,13 @@ cost of a page (a filing with its devices is a few kilobytes of JSON).
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL
 
 from projections.audit import AuditView
-from projections.audit_reads import CHAIN_LINKS, _has_chain, _scope_sql
+from projections.audit_reads import CHAIN_LINKS, _has_chain, _scope_sql, item_head
 from projections.status import ListScope
 
 _COLUMNS = (
@@ -29,26 +28,7 @@ _COLUMNS = (
 
 def feed_line(row: dict[str, Any]) -> str:
     """One item as a line: the audit item's fields, `data` and `diff` spliced in as stored."""
-    effective_on = row["effective_on"]
-    head = {
-        "position": row["position"],
-        "event_id": str(row["event_id"]),
-        "seq": row["seq"],
-        "type": row["type"],
-        "system_id": str(row["system_id"]) if row["system_id"] is not None else None,
-        "unit_uscc": row["unit_uscc"],
-        "division_code": row["division_code"],
-        "recorded_at": row["recorded_at"].astimezone(UTC).isoformat(),
-        "effective_on": effective_on.isoformat() if effective_on is not None else None,
-        "actor": {
-            "account_id": row["actor_account_id"],
-            "role": row["actor_role"],
-            "name": row["actor_name"],
-        },
-        "on_behalf_of": row["on_behalf_of"],
-        "channel": row["channel"],
-        "hash": row["hash"],
-    }
+    head = item_head(row)
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
     return f'{text[:-1]},"data":{row["data"]},"diff":{row["diff"] or "null"}}}\n'
 
