@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from api import logs
+from api.secret_files import generated_secret
 from api.settings import Settings
 from ledger.crypto import KEY_BYTES, FieldCipher
 from projections.base import ViewRecorder
@@ -58,23 +59,14 @@ def _from_text(text: bytes, source: str) -> Ed25519PrivateKey:
 
 
 def _generated(path: Path) -> Ed25519PrivateKey:
-    """The key in `path`, written first (0600, atomically) if there is none yet."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
+    """The key in `path`, generated first (0600, atomically) if there is none yet."""
+    pem = generated_secret(
+        path,
+        lambda: Ed25519PrivateKey.generate().private_bytes(
             Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-        )
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
-        try:
-            os.link(temporary, path)  # fails if another process got there first: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return _from_text(path.read_bytes(), str(path))
+        ),
+    )
+    return _from_text(pem, str(path))
 
 
 def load_signer(settings: Settings) -> Signer:
@@ -134,23 +126,6 @@ def _cipher_keys(text: str, source: str) -> list[bytes]:
     return keys
 
 
-def _generated_secret(path: Path) -> bytes:
-    """The text of `path`, written first (a new base64 key, 0600, atomically) if missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
-        try:
-            os.link(temporary, path)  # another process got there first: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_bytes()
-
-
 def load_cipher(settings: Settings) -> FieldCipher:
     """The ring of `LEDGER_ENCRYPTION_KEY` (keys, or a file of them), or the generated key
     in `<LEDGER_DATA_DIR>/encryption.key` (with a warning, never the key)."""
@@ -160,7 +135,8 @@ def load_cipher(settings: Settings) -> FieldCipher:
             return FieldCipher(_cipher_keys(Path(value).read_text(), value))
         return FieldCipher(_cipher_keys(value, "LEDGER_ENCRYPTION_KEY"))
     path = settings.data_dir / GENERATED_ENCRYPTION_KEY_FILE
-    cipher = FieldCipher(_cipher_keys(_generated_secret(path).decode(), str(path)))
+    secret = generated_secret(path, lambda: base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
+    cipher = FieldCipher(_cipher_keys(secret.decode(), str(path)))
     if not structlog.is_configured():
         logs.configure(settings.log_level)
     logs.log.warning(

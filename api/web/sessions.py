@@ -12,15 +12,14 @@ the login form is protected too; logging in issues a fresh one.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.secret_files import generated_secret
 from api.settings import Settings
 
 COOKIE = "psvs_officer"
@@ -40,30 +39,14 @@ class Session:
     account_id: str | None = None
 
 
-def _generated_key(path: Path) -> str:
-    """The key in `path`, written first (0600, atomically) when there is none yet."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-        try:
-            os.link(temporary, path)  # another process got there first: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_text().strip()
-
-
 def session_key(settings: Settings) -> str:
     if settings.session_key is not None:
         key = settings.session_key.get_secret_value().strip()
         if len(key) < MIN_KEY_CHARS:
             raise SessionKeyError(f"LEDGER_SESSION_KEY needs at least {MIN_KEY_CHARS} characters")
         return key
-    return _generated_key(settings.data_dir / GENERATED_KEY_FILE)
+    path = settings.data_dir / GENERATED_KEY_FILE
+    return generated_secret(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 class Sessions:
