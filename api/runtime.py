@@ -24,7 +24,7 @@ from ledger.rules import Rules, calendar_version, rules_from_text, rules_text
 from projections.base import ViewRecorder, physical_prefix
 from projections.catalog import VIEWS
 from projections.registry import Registry
-from projections.runner import BatchRunner, ViewSlot
+from projections.runner import REGISTRY_MAX_AGE_SECONDS, BatchRunner, ViewSlot
 
 # The view whose rules system responses use (due dates, lateness), so both always agree.
 RULES_VIEW = "overdue"
@@ -130,7 +130,7 @@ class Runtime:
     def rules(self) -> Rules:
         """The rules of the live overdue view (the status view's before that one exists)."""
         slot = self.slots.get(RULES_VIEW) or self.slots["status"]
-        slot.refresh(max_age=1.0)
+        slot.refresh(max_age=REGISTRY_MAX_AGE_SECONDS)
         return slot.rules
 
     @property

@@ -33,7 +33,7 @@ import psycopg
 from api.runtime import open_runtime
 from api.settings import Settings
 from bench.http_load import Server
-from bench.logs import build_log, scratch_database
+from bench.logs import build_log, plain_select_rate, scratch_database
 from bench.report import Figure, write
 
 HEARTBEAT_SECONDS = 2
@@ -45,20 +45,6 @@ def _shown_events(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM audit_items").fetchone()
     return int(row[0]) if row else 0
-
-
-def _raw_read(url: str) -> tuple[int, float]:
-    """Events/s of a server-side cursor reading every stored event in log order."""
-    started, rows = time.perf_counter(), 0
-    with psycopg.connect(url) as conn, conn.cursor(name="raw_log") as cursor:
-        cursor.itersize = 5000
-        cursor.execute(
-            "SELECT notification_id, originator_id, originator_version, topic, state"
-            " FROM ledger_events ORDER BY notification_id"
-        )
-        for _ in cursor:
-            rows += 1
-    return rows, rows / (time.perf_counter() - started)
 
 
 def _connections(url: str) -> int:
@@ -164,7 +150,7 @@ def _measure(server: Server, url: str, followers: int) -> tuple[list[Figure], di
     expected = _shown_events(url)
     received, feed_rate = _follow_from_start(server, token, expected)
     assert received == expected, (received, expected)
-    raw_rows, raw_rate = _raw_read(url)
+    raw_rows, raw_rate = plain_select_rate(url)
     rss_before, connections_before = server.rss(), _connections(url)
     rss_with, connections_with = asyncio.run(_idle_followers(server, token, followers, head))
     mb = 1024 * 1024

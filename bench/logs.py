@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -30,10 +31,12 @@ SERVER = os.environ.get("LEDGER_BENCH_SERVER_URL", "postgresql://postgres@127.0.
 
 
 @contextlib.contextmanager
-def scratch_database(prefix: str = "psvs_bench") -> Iterator[str]:
+def scratch_database(prefix: str = "psvs_bench", *, embedded: bool = False) -> Iterator[str]:
     """A new empty database on the bench server (the machine's PostgreSQL), dropped
-    afterwards; an embedded server in a temporary directory when none answers."""
+    afterwards; an embedded server in a temporary directory when asked or when none answers."""
     try:
+        if embedded:
+            raise psycopg.OperationalError("an embedded server was asked for")
         psycopg.connect(SERVER, connect_timeout=3).close()
     except psycopg.OperationalError:
         yield from _embedded()
@@ -120,3 +123,18 @@ def build_log(ledger: Ledger, *, systems: int, batch: int = 250, devices: int = 
         ledger.save(sequence, *aggregates)
         done += len(aggregates)
     return ledger.recorder.max_notification_id() or 0
+
+
+def plain_select_rate(url: str) -> tuple[int, float]:
+    """Events, and events/s, of a server-side cursor reading every stored event in log order:
+    what no reader of the log can beat."""
+    started, rows = time.perf_counter(), 0
+    with psycopg.connect(url) as conn, conn.cursor(name="all_events") as cursor:
+        cursor.itersize = 5000
+        cursor.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM ledger_events ORDER BY notification_id"
+        )
+        for _ in cursor:
+            rows += 1
+    return rows, rows / (time.perf_counter() - started)

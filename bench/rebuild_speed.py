@@ -14,29 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 from api.runtime import open_runtime
 from api.settings import Settings
-from bench.logs import build_log, scratch_database
+from bench.logs import build_log, plain_select_rate, scratch_database
 from bench.report import Figure, write
 from projections.catalog import VIEWS
 from projections.rebuild import rebuild
-
-
-def plain_select_rate(url: str) -> tuple[int, float]:
-    """Events/s of a server-side cursor reading every stored event in log order."""
-    started = time.perf_counter()
-    rows = 0
-    with psycopg.connect(url) as conn, conn.cursor(name="all_events") as cursor:
-        cursor.itersize = 5000
-        cursor.execute(
-            "SELECT notification_id, originator_id, originator_version, topic, state"
-            " FROM ledger_events ORDER BY notification_id"
-        )
-        for _ in cursor:
-            rows += 1
-    return rows, rows / (time.perf_counter() - started)
 
 
 def decode_rate(runtime: object) -> float:
