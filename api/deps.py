@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Request
+from pydantic import BeforeValidator
 
 from api.problems import Problem
 from api.runtime import Runtime
@@ -74,3 +75,16 @@ def expected_version(if_match: str | None) -> int:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def _not_a_number(value: Any) -> Any:
+    """Query dates and instants are ISO 8601 text: a bare number, which pydantic would read
+    as a Unix time, is refused."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("an ISO 8601 date or RFC 3339 instant, e.g. 2025-05-01T12:00:00+08:00")
+    return value
+
+
+# A query parameter that is a day (`YYYY-MM-DD`) or an instant (RFC 3339), never a number.
+QueryDate = Annotated[date, BeforeValidator(_not_a_number)]
+QueryInstant = Annotated[datetime, BeforeValidator(_not_a_number)]

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BeforeValidator
 
 from api.audit_schemas import AuditPage
-from api.deps import Caller, RuntimeDep
+from api.deps import Caller, QueryInstant, RuntimeDep
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
 from ledger.accounts import Account
@@ -23,16 +22,8 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 _CURSOR_PREFIX = "audit:"
 
 
-def _rfc3339(value: Any) -> Any:
-    """An instant is RFC 3339 text: a bare number (pydantic would read a Unix time) is not."""
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("an RFC 3339 instant, e.g. 2025-05-01T12:00:00+08:00")
-    return value
-
-
 Instant = Annotated[
-    datetime | None,
-    BeforeValidator(_rfc3339),
+    QueryInstant | None,
     Query(description="an RFC 3339 instant with an offset, on recorded_at"),
 ]
 

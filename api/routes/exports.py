@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import Caller, RuntimeDep, Today
+from api.deps import Caller, QueryDate, RuntimeDep, Today
 from api.exports import (
     MEDIA_TYPES,
     OVERDUE_COLUMNS,
@@ -131,7 +131,7 @@ def export_overdue(
     format: Format = "xlsx",
     division_code: Annotated[str | None, Query(max_length=12)] = None,
     kind: Kind | None = None,
-    as_of: Annotated[date | None, Query(description="a day (Asia/Shanghai); default today")] = None,
+    as_of: Annotated[QueryDate | None, Query(description="a day; today if unset")] = None,
 ) -> Response:
     """The overdue lists (GET /v1/overdue) as one xlsx or CSV file, every page."""
     if caller.role.is_unit_side:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api import cursors
-from api.deps import Caller, RuntimeDep, Today
+from api.deps import Caller, QueryDate, RuntimeDep, Today
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
 from ledger.values import Role
@@ -26,7 +26,7 @@ def overdue(
     today: Today,
     division_code: Annotated[str | None, Query(max_length=12)] = None,
     kind: Kind | None = None,
-    as_of: Annotated[date | None, Query(description="a day (Asia/Shanghai); default today")] = None,
+    as_of: Annotated[QueryDate | None, Query(description="a day; today if unset")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from api.deps import (
     Caller,
     IdempotencyKey,
     IfMatch,
+    QueryInstant,
     RuntimeDep,
     Today,
     etag,
@@ -128,7 +128,7 @@ def read_system(
     rt: RuntimeDep,
     caller: Caller,
     today: Today,
-    as_of: Annotated[datetime | None, Query(description="an RFC 3339 instant")] = None,
+    as_of: Annotated[QueryInstant | None, Query(description="an RFC 3339 instant")] = None,
 ) -> JSONResponse:
     """The system now, or exactly as the ledger knew it at `as_of` (404 before it existed)."""
     if as_of is None:

@@ -102,3 +102,18 @@ def test_bad_kind_and_bad_cursor_are_problems(client: TestClient, runtime: Runti
     assert_problem(bad_kind, 422)
     bad_cursor = client.get("/v1/overdue", params={"cursor": "x"}, headers=bearer(officer))
     assert_problem(bad_cursor, 400)
+
+
+def test_dates_and_instants_in_queries_are_text_never_unix_times(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """pydantic reads a bare number as a Unix time; the contract's dates are ISO text."""
+    system = _late_filing(client)
+    officer = police_token(runtime, Role.OFFICER, NANAN)
+    for path, params in (
+        ("/v1/overdue", {"as_of": "86400"}),
+        (f"/v1/systems/{system['system_id']}", {"as_of": "8916466355"}),
+        ("/v1/audit", {"from": "0"}),
+    ):
+        response = client.get(path, params=params, headers=bearer(officer))
+        assert_problem(response, 422)
