@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from functools import partial
 from typing import Any
@@ -101,22 +101,21 @@ def obligations(
     return items
 
 
-def change_duties_of(events: Iterable[Any], rules: Rules) -> list[ChangeDuty]:
-    """The duties of a system's changes from its own events, as the overdue view computes
-    them (projections/overdue.py): due by `change_deadline` of the day the change took
-    effect, met the day it was filed."""
+def change_duties_of(system: VideoSystem, rules: Rules) -> list[ChangeDuty]:
+    """The duties of a system's changes from its own state (up to its version), as the
+    overdue view computes them (projections/overdue.py): due by `change_deadline` of the day
+    the change took effect, met the day it was filed."""
     duties = []
-    for event in events:
-        if isinstance(event, VideoSystem.Changed):
-            deadline = change_deadline(event.effective_on, rules)
-            duties.append(
-                ChangeDuty(
-                    seq=event.originator_version,
-                    due_on=deadline.due_on,
-                    met_on=event.filed_on,
-                    provisional=deadline.provisional,
-                )
+    for version, effective_on, filed_on in system.changes_filed:
+        deadline = change_deadline(effective_on, rules)
+        duties.append(
+            ChangeDuty(
+                seq=version,
+                due_on=deadline.due_on,
+                met_on=filed_on,
+                provisional=deadline.provisional,
             )
+        )
     return duties
 
 

@@ -37,6 +37,7 @@ class SystemState:
     correction_orders: dict[str, dict[str, Any]]
     inspections: int
     last_inspection: dict[str, Any] | None
+    changes_filed: list[tuple[int, date, date]]
 
     def _start(self, request_digest: str) -> None:
         """The state before the first event's content is taken."""
@@ -58,6 +59,8 @@ class SystemState:
         self.correction_orders = {}
         self.inspections = 0
         self.last_inspection = None  # {"on": date, "result": str}
+        # (version, effective_on, filed_on) of each change, in the order filed: its duty
+        self.changes_filed = []
 
     def _take_filing(
         self,

@@ -279,6 +279,8 @@ class VideoSystem(SystemState, Aggregate):
             self.devices[device.key] = device
         self.next_device_no += len(devices_added)
         self.warnings = self.warnings + warnings
+        # apply() runs before the library advances `version`: this change is version + 1
+        self.changes_filed = [*self.changes_filed, (self.version + 1, effective_on, filed_on)]
 
     def cancel(
         self, *, reason: str, actor: Actor, channel: Channel, effective_on: date, filed_on: date

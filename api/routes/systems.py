@@ -62,12 +62,12 @@ def system_response(
 ) -> JSONResponse:
     """A system's body (`SystemPublic`) with its `ETag` (and `Location`, for a creating write).
 
-    Its change duties come from its own events (up to this version), by the overdue view's
-    rules: a write's response and a read as of an instant need no view to catch up, and the
-    view, which keeps only the present, could not say what was known at an instant."""
+    Its change duties come from its own state (its events up to this version), by the
+    overdue view's rules: a write's response and a read as of an instant need no view to
+    catch up, and the view, which keeps only the present, could not say what was known at
+    an instant."""
     rules = rt.rules
-    events = rt.ledger.events.get(system.id, lte=system.version)
-    changes = change_duties_of(events, rules)
+    changes = change_duties_of(system, rules)
     body = SystemPublic.model_validate(
         system_public(system_document(system), rules, today=today, changes=changes)
     )
