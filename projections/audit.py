@@ -27,8 +27,14 @@ from psycopg.sql import SQL, Identifier
 from ledger.attachments import Attachment
 from ledger.systems import VideoSystem
 from ledger.units import Unit
-from projections.base import Batch, ViewRecorder
-from projections.event_items import describe, event_type, fields_after, public_id, recorded_at
+from projections.base import Batch, ViewRecorder, event_class
+from projections.event_items import (
+    describe,
+    fields_after,
+    public_id,
+    recorded_at,
+    shown_class,
+)
 
 ITEM_COLUMNS = (
     "position",
@@ -97,9 +103,9 @@ class AuditView(ViewRecorder):
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Writes a row for every shown event of the batch and folds the state it needs."""
         shown = [
-            (n.id, e)
-            for n, e in zip(batch.notifications, batch.events, strict=True)
-            if event_type(e) is not None
+            (notification.id, batch.events[index])
+            for index, notification in enumerate(batch.notifications)
+            if shown_class(event_class(notification.topic))
         ]
         if not shown:
             return
@@ -121,15 +127,14 @@ class AuditView(ViewRecorder):
                     )
                 where = _where_other(event, units)
             rows.append(_row(position, event, describe(event, fields), where))
-        placeholders = SQL(", ").join(SQL("%s") for _ in ITEM_COLUMNS)
-        curs.executemany(
-            SQL("INSERT INTO {t} ({c}) VALUES ({p})").format(
-                t=self.table("items"),
-                c=SQL(", ").join(Identifier(c) for c in ITEM_COLUMNS),
-                p=placeholders,
-            ),
-            rows,
-        )
+        # One COPY instead of a statement per row: the rows are all new (positions only grow).
+        with curs.copy(
+            SQL("COPY {t} ({c}) FROM STDIN").format(
+                t=self.table("items"), c=SQL(", ").join(Identifier(c) for c in ITEM_COLUMNS)
+            )
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
         self._save_state(curs, systems, new_units)
 
     def _systems(self, curs: Cursor[DictRow], ids: set[UUID]) -> dict[UUID, _SystemState]:

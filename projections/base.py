@@ -12,12 +12,14 @@ twice), calls `apply`, and records the batch's last position in the same transac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import lru_cache
+from typing import Any, ClassVar, overload
 
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.utils import resolve_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -32,10 +34,54 @@ def physical_prefix(name: str, generation: int) -> str:
     return f"{name}{GENERATION_MARK}{generation}"
 
 
+@lru_cache(maxsize=256)
+def event_class(topic: str) -> type[Any]:
+    """The domain event class a stored topic names (what the mapper would decode it to)."""
+    cls: type[Any] = resolve_topic(topic)
+    return cls
+
+
+class DecodedOnDemand(Sequence[Any]):
+    """The events of a page, each decoded the first time a view asks for it.
+
+    Decoding is most of a view's work, and most views want only some events (the chain none:
+    it hashes the stored state), so a view picks the ones it needs by `event_class` of their
+    topic first, and only those are turned into domain objects."""
+
+    def __init__(
+        self, notifications: Sequence[Notification], decode: Callable[[Notification], Any]
+    ) -> None:
+        self._notifications = notifications
+        self._decode = decode
+        self._decoded: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._notifications)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        try:
+            return self._decoded[index]
+        except KeyError:
+            event = self._decoded[index] = self._decode(self._notifications[index])
+            return event
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass(frozen=True)
 class Batch:
     """A page of the log: the view's position before it, the stored notifications and the
-    same events decoded. Positions only grow and may skip numbers."""
+    same events decoded (on demand, see `DecodedOnDemand`). Positions only grow and may skip
+    numbers."""
 
     start: int
     notifications: Sequence[Notification]
@@ -47,6 +93,14 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.notifications)
+
+    def of(self, *classes: type[Any]) -> Iterator[tuple[Notification, Any]]:
+        """Each notification whose event is an instance of `classes`, with that event, in log
+        order; the others are not decoded."""
+        events = self.events
+        for index, notification in enumerate(self.notifications):
+            if issubclass(event_class(notification.topic), classes):
+                yield notification, events[index]
 
 
 class ViewRecorder(PostgresTrackingRecorder):

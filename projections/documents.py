@@ -13,14 +13,18 @@ from ledger.system_checks import correction_met_on
 from ledger.systems import VideoSystem
 from ledger.values import Device
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # most values; the checks below cost more than they do
+        return value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if hasattr(value, "hex") and type(value).__name__ == "UUID":
         return str(value)
     return value

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -79,6 +80,7 @@ _CODES = frozenset(
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _FIXED_LINE = re.compile(r"(?<![0-9-])0[0-9]{2,3}-[0-9]{7,8}(?![0-9])")
+_DIGIT_RUN = re.compile(r"[0-9]{7}")
 
 
 def event_type(event: Any) -> str | None:
@@ -92,8 +94,25 @@ def event_type(event: Any) -> str | None:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
 
 
+def shown_class(cls: type[Any]) -> bool:
+    """Whether events of `cls` are shown as items (`event_type` is not None for them)."""
+    return not issubclass(cls, BOOKKEEPING)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-ready copy: dates ISO 8601, UUIDs and enums strings, value objects dicts."""
+    # Exact types first: the general checks below (an ABC's isinstance above all) cost more
+    # than the copy itself, and a rebuild calls this for every value of every event.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -109,21 +128,43 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+@lru_cache(maxsize=65536)
 def scrub_text(text: str) -> str:
     """Free text with every ID-card, mobile and fixed-line number in it masked."""
+    if _DIGIT_RUN.search(text) is None:  # the shortest of the three holds 7 digits in a row
+        return text
     text = _ID_CARD.sub(lambda m: codes.mask_id_card(m.group()), text)
     text = _MOBILE.sub(lambda m: codes.mask_phone(m.group()), text)
     return _FIXED_LINE.sub(lambda m: codes.mask_phone(m.group()), text)
 
 
+_UNMASKED = frozenset({int, float, bool, type(None)})
+
+
 def masked(value: Any, key: str | None = None) -> Any:
     """`value` (JSON-ready) with personal numbers masked; `key` is the name it is held under."""
+    kind = type(value)
+    if kind is str:
+        return _masked_text(value, key)
+    if kind is dict:
+        # Members inline: a call per value was most of the time this took.
+        return {
+            k: v if type(v) in _UNMASKED else _masked_text(v, k) if type(v) is str else masked(v, k)
+            for k, v in value.items()
+        }
     if isinstance(value, dict):
         return {k: masked(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [masked(v, key) for v in value]
     if not isinstance(value, str):
         return value
+    return _masked_text(value, key)
+
+
+@lru_cache(maxsize=65536)
+def _masked_text(value: str, key: str | None) -> str:
+    """One string held under `key`, masked (a pure function of both: cached, as names,
+    addresses and codes repeat from event to event)."""
     if key in _PERSONAL:
         return _PERSONAL[key](value)
     return value if key in _CODES else scrub_text(value)

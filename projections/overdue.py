@@ -86,9 +86,8 @@ class OverdueView(ViewRecorder):
         return self.rules
 
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
-        touched = list(
-            {e.originator_id for e in batch.events if isinstance(e, VideoSystem.Event)}
-        )
+        shown = list(batch.of(VideoSystem.Event))
+        touched = list({e.originator_id for _, e in shown})
         if not touched:
             return
         systems, duties = self._load(curs, touched)
@@ -99,9 +98,7 @@ class OverdueView(ViewRecorder):
                 open_orders.setdefault(duty["system_id"], []).append(key)
         dirty_systems: set[UUID] = set()
         dirty_duties: set[str] = set()
-        for notification, event in zip(batch.notifications, batch.events, strict=True):
-            if not isinstance(event, VideoSystem.Event):
-                continue
+        for notification, event in shown:
             sid = event.originator_id
             changed = self._fold(systems, duties, open_orders, event, notification.id)
             if isinstance(event, VideoSystem.Changed) and "division_code" in event.changes:

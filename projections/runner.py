@@ -27,7 +27,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from ledger.rules import Rules
-from projections.base import Batch, ViewRecorder
+from projections.base import Batch, DecodedOnDemand, ViewRecorder
 from projections.leadership import Leadership
 from projections.registry import Registry
 
@@ -176,7 +176,7 @@ class BatchRunner:
         )
         if not notifications:
             return 0
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        events = DecodedOnDemand(notifications, self.app.mapper.to_domain_event)
         batch = Batch(start=self.state.position, notifications=notifications, events=events)
         try:
             apply_batch(self.view, batch, self.app.name)

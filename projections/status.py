@@ -53,9 +53,8 @@ class StatusView(ViewRecorder):
 
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Folds the batch's system events into their documents; records new agents."""
-        system_ids = list(
-            {e.originator_id for e in batch.events if isinstance(e, VideoSystem.Event)}
-        )
+        shown = list(batch.of(VideoSystem.Event, Unit.Registered, Unit.AgentAuthorised))
+        system_ids = list({e.originator_id for _, e in shown if isinstance(e, VideoSystem.Event)})
         docs: dict[UUID, dict[str, Any] | None] = {}
         if system_ids:
             curs.execute(
@@ -67,7 +66,7 @@ class StatusView(ViewRecorder):
             docs = {row["system_id"]: row["doc"] for row in curs.fetchall()}
         positions: dict[UUID, int] = {}
         agents: list[tuple[str, str]] = []
-        for notification, event in zip(batch.notifications, batch.events, strict=True):
+        for notification, event in shown:
             if isinstance(event, VideoSystem.Event):
                 docs[event.originator_id] = fold(docs.get(event.originator_id), event)
                 positions.setdefault(event.originator_id, notification.id)
