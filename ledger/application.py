@@ -16,6 +16,7 @@ from eventsourcing.persistence import JSONTranscoder
 
 from ledger.base_commands import Outcome, RequestKey
 from ledger.crypto import FieldCipher
+from ledger.group_commit import GroupCommitter
 from ledger.police_commands import PoliceCommands
 from ledger.rules import Rules, load_rules
 from ledger.sequence import FilingSequence
@@ -49,6 +50,14 @@ class Ledger(UnitCommands, SystemCommands, PoliceCommands):
         # Seals personal numbers before they are stored. Without one (tests, in-memory
         # ledgers) a random key lives in memory only: nothing is ever stored in clear.
         self.cipher = cipher or FieldCipher.ephemeral()
+        # Concurrent filings share transactions (ledger/group_commit.py).
+        self.filings = GroupCommitter(
+            save=self.save, sequence=lambda d, y: self._sequence(d, y), outcome=Outcome
+        )
+
+    def close(self) -> None:
+        self.filings.close()
+        super().close()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -128,6 +128,23 @@ class LedgerBase(Application[UUID]):
         first: Aggregate = self.repository.get(record.target_id, version=record.target_version)
         return Outcome(first, replayed=True)
 
+    def _idempotency_records(
+        self, caller: Account, request: RequestKey | None, kind: str, target: Aggregate
+    ) -> list[IdempotencyRecord]:
+        """The record that makes `request`'s Idempotency-Key name `target` (none without one)."""
+        if request is None:
+            return []
+        return [
+            IdempotencyRecord.record(
+                account_id=str(caller.id),
+                key=request.key,
+                kind=kind,
+                target_id=target.id,
+                target_version=target.version,
+                request_digest=request.digest,
+            )
+        ]
+
     def _save_created(
         self,
         caller: Account,
@@ -138,18 +155,7 @@ class LedgerBase(Application[UUID]):
     ) -> Outcome | None:
         """Saves `target` (and `others`) with the idempotency record; None on a key collision
         that is not this caller's retry (the caller decides what that collision means)."""
-        records = []
-        if request is not None:
-            records.append(
-                IdempotencyRecord.record(
-                    account_id=str(caller.id),
-                    key=request.key,
-                    kind=kind,
-                    target_id=target.id,
-                    target_version=target.version,
-                    request_digest=request.digest,
-                )
-            )
+        records = self._idempotency_records(caller, request, kind, target)
         try:
             self.save(target, *others, *records)
         except IntegrityError:

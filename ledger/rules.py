@@ -276,15 +276,23 @@ def is_due_soon(deadline: Deadline, as_of: date, rules: Rules) -> bool:
 # --- Warnings --------------------------------------------------------------------------------
 
 
+_SEPARATORS = re.compile(r"[\s\-_]+")
+
+
 def _fold(text: str) -> str:
     """Case-fold and treat runs of spaces, hyphens and underscores as one space."""
-    return re.sub(r"[\s\-_]+", " ", text.casefold())
+    return _SEPARATORS.sub(" ", text.casefold())
+
+
+@functools.lru_cache(maxsize=16)
+def _folded_keywords(keywords: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((keyword, _fold(keyword)) for keyword in keywords)
 
 
 def forbidden_location(text: str, rules: Rules) -> str | None:
     """The first Art. 8 keyword (as written in the rules) found in a location, or None."""
     folded = _fold(text)
-    for keyword in rules.forbidden_location_keywords:
-        if _fold(keyword) in folded:
+    for keyword, folded_keyword in _folded_keywords(rules.forbidden_location_keywords):
+        if folded_keyword in folded:
             return keyword
     return None

@@ -16,6 +16,7 @@ from ledger.access import actor_of, sees_division
 from ledger.accounts import Account
 from ledger.base_commands import LedgerBase, Outcome, RequestKey
 from ledger.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from ledger.group_commit import Filing, GroupCommitter
 from ledger.ids import filing_sequence_id
 from ledger.sequence import FilingSequence
 from ledger.system_checks import prepare_filing
@@ -28,6 +29,8 @@ MAX_SEQUENCE_ATTEMPTS = 200
 
 class SystemCommands(LedgerBase):
     """Filing, reading, changing and cancelling systems."""
+
+    filings: GroupCommitter
 
     # --- reading ----------------------------------------------------------------------------
     def system_as_of(self, caller: Account, system_id: UUID, instant: datetime) -> VideoSystem:
@@ -82,8 +85,9 @@ class SystemCommands(LedgerBase):
         fields = {**fields, "unit_uscc": uscc}
         rules = self.field_rules(today)
         errors: list[FieldError] = []
+        prepared = None
         try:
-            prepare_filing(fields=fields, devices=devices, rules=rules)
+            prepared = prepare_filing(fields=fields, devices=devices, rules=rules)
         except ValidationFailed as invalid:
             errors += invalid.errors
         if {e.loc for e in errors} & {("body", "unit_uscc"), ("body", "division_code")}:
@@ -113,11 +117,12 @@ class SystemCommands(LedgerBase):
             raise ValidationFailed(errors)
         actor = actor_of(caller, on_behalf_of=uscc)
         extra = {"paper_form_id": paper_form_id, "device_sheet_id": device_sheet_id}
-        for _ in range(MAX_SEQUENCE_ATTEMPTS):
-            sequence = self._sequence(fields["division_code"], today.year)
+        digest = request.digest if request else ""
+
+        def build(sequence: FilingSequence) -> VideoSystem:
             if discovered_system_id is None:
                 system_id = uuid4()
-                system = VideoSystem.file(
+                return VideoSystem.file(
                     system_id=system_id,
                     filing_number=sequence.issue(system_id),
                     fields={**fields, **extra},
@@ -126,24 +131,41 @@ class SystemCommands(LedgerBase):
                     actor=actor,
                     channel=channel,
                     effective_on=today,
-                    request_digest=request.digest if request else "",
+                    request_digest=digest,
+                    prepared=prepared,
                 )
-            else:
-                system = self._discovered(caller, discovered_system_id, fields)
-                system.file_discovered(
-                    filing_number=sequence.issue(system.id),
-                    fields={**system.fields, **fields, **extra},
-                    devices=devices,
-                    rules=rules,
-                    actor=actor,
-                    channel=channel,
-                    effective_on=today,
-                    request_digest=request.digest if request else "",
-                )
-            outcome = self._save_created(caller, request, "system", system, sequence)
-            if outcome is not None:
-                return outcome
-        raise StaleVersion("too many concurrent filings in this district; try again")
+            system = self._discovered(caller, discovered_system_id, fields)
+            system.file_discovered(
+                filing_number=sequence.issue(system.id),
+                fields={**system.fields, **fields, **extra},
+                devices=devices,
+                rules=rules,
+                actor=actor,
+                channel=channel,
+                effective_on=today,
+                request_digest=digest,
+            )
+            return system
+
+        def alone() -> Outcome:
+            for _ in range(MAX_SEQUENCE_ATTEMPTS):
+                sequence = self._sequence(fields["division_code"], today.year)
+                system = build(sequence)
+                outcome = self._save_created(caller, request, "system", system, sequence)
+                if outcome is not None:
+                    return outcome
+            raise StaleVersion("too many concurrent filings in this district; try again")
+
+        filing = Filing(
+            division_code=fields["division_code"],
+            year=today.year,
+            build=build,
+            records=lambda system: self._idempotency_records(caller, request, "system", system),
+            alone=alone,
+            key=None if request is None else (str(caller.id), request.key),
+        )
+        outcome: Outcome = self.filings.submit(filing)
+        return outcome
 
     def _discovered(
         self, caller: Account, system_id: UUID, fields: Mapping[str, Any]

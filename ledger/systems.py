@@ -159,8 +159,14 @@ class VideoSystem(SystemState, Aggregate):
         channel: Channel,
         effective_on: date,
         request_digest: str,
+        prepared: tuple[list[Device], list[dict[str, Any]]] | None = None,
     ) -> VideoSystem:
-        keyed, warnings = checks.prepare_filing(fields=fields, devices=devices, rules=rules)
+        """`prepared` is what `checks.prepare_filing` returned for these same fields and
+        devices, when the caller has just run it (a filing's number is issued after its
+        checks, and the checks need not run twice)."""
+        keyed, warnings = prepared or checks.prepare_filing(
+            fields=fields, devices=devices, rules=rules
+        )
         return cls._create(
             cls.Filed,
             id=system_id,
