@@ -63,6 +63,10 @@ class Server:
             "LEDGER_DATA_DIR": str(data_dir),
             "LEDGER_BENCH_ROUTES": "1",
             "LEDGER_LOG_LEVEL": "warning",
+            # The per-token abuse limit (100/s) would cap a phase that reads with one
+            # officer's token; the benchmark measures the routes, not the limiter.
+            "LEDGER_TOKEN_RATE_PER_SECOND": "1000000",
+            "LEDGER_TOKEN_BURST": "1000000",
         }
         args = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
         if workers > 1:
