@@ -36,6 +36,8 @@ from projections.event_items import (
     shown_class,
 )
 
+# Built once: json.dumps with options builds an encoder per call (same bytes either way).
+_JSON = json.JSONEncoder(ensure_ascii=False)
 ITEM_COLUMNS = (
     "position",
     "event_id",
@@ -165,7 +167,7 @@ class AuditView(ViewRecorder):
         units: dict[UUID, tuple[str, str]],
     ) -> None:
         changed = [
-            (system_id, s.unit_uscc, s.division_code, json.dumps(s.fields, ensure_ascii=False))
+            (system_id, s.unit_uscc, s.division_code, _JSON.encode(s.fields))
             for system_id, s in systems.items()
             if s.changed
         ]
@@ -235,6 +237,6 @@ def _row(position: int, event: Any, item: dict[str, Any], where: _Where) -> tupl
         item["channel"],
         recorded_at(event),
         getattr(event, "effective_on", None),
-        json.dumps(item["data"], ensure_ascii=False),
-        json.dumps(diff, ensure_ascii=False) if diff is not None else None,
+        _JSON.encode(item["data"]),
+        _JSON.encode(diff) if diff is not None else None,
     )

@@ -70,6 +70,7 @@ class ChainView(ViewRecorder):
         checkpoints: list[tuple[int, int, str]] = []
         for notification in batch.notifications:
             originator_id = _uuid(notification.originator_id)
+            public_id = event_id(originator_id, notification.originator_version)
             digest = link_hash(
                 position=notification.id,
                 originator_id=originator_id,
@@ -77,13 +78,14 @@ class ChainView(ViewRecorder):
                 topic=notification.topic,
                 state=bytes(notification.state),
                 prev_hash=prev,
+                event_uuid=public_id,
             )
             seq += 1
             rows.append(
                 (
                     notification.id,
                     seq,
-                    event_id(originator_id, notification.originator_version),
+                    public_id,
                     originator_id,
                     notification.originator_version,
                     digest,

@@ -128,7 +128,7 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def scrub_text(text: str) -> str:
     """Free text with every ID-card, mobile and fixed-line number in it masked."""
     if _DIGIT_RUN.search(text) is None:  # the shortest of the three holds 7 digits in a row
@@ -161,7 +161,7 @@ def masked(value: Any, key: str | None = None) -> Any:
     return _masked_text(value, key)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _masked_text(value: str, key: str | None) -> str:
     """One string held under `key`, masked (a pure function of both: cached, as names,
     addresses and codes repeat from event to event)."""

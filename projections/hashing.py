@@ -63,11 +63,15 @@ def event_content(
     originator_version: int,
     topic: str,
     prev_hash: str,
+    event_uuid: UUID | None = None,
 ) -> dict[str, Any]:
-    """The content of one link, without its state (see `link_hash`)."""
+    """The content of one link, without its state (see `link_hash`). `event_uuid`, when the
+    caller has it already, must be `event_id(originator_id, originator_version)`."""
+    if event_uuid is None:
+        event_uuid = event_id(originator_id, originator_version)
     return {
         "position": position,
-        "event_id": str(event_id(originator_id, originator_version)),
+        "event_id": str(event_uuid),
         "originator_id": str(originator_id),
         "originator_version": originator_version,
         "topic": topic,
@@ -93,6 +97,7 @@ def link_hash(
     topic: str,
     state: bytes,
     prev_hash: str,
+    event_uuid: UUID | None = None,
 ) -> str:
     """The hash of one event chained to `prev_hash` (the recipe in this module's docstring)."""
     content = event_content(
@@ -101,6 +106,7 @@ def link_hash(
         originator_version=originator_version,
         topic=topic,
         prev_hash=prev_hash,
+        event_uuid=event_uuid,
     )
     return hashlib.sha256(canonical_content(content, bytes(state))).hexdigest()
 

@@ -176,7 +176,7 @@ class BatchRunner:
         )
         if not notifications:
             return 0
-        events = DecodedOnDemand(notifications, self.app.mapper.to_domain_event)
+        events = DecodedOnDemand(notifications, self.app.mapper)
         batch = Batch(start=self.state.position, notifications=notifications, events=events)
         try:
             apply_batch(self.view, batch, self.app.name)

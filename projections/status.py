@@ -18,9 +18,13 @@ from psycopg.sql import SQL, Composable, Identifier
 
 from ledger.systems import VideoSystem
 from ledger.units import Unit
-from projections.base import Batch, ViewRecorder
-from projections.documents import fold
+from projections.base import Batch, ViewRecorder, copy_rows, event_class
+from projections.documents import fold, fold_stored
 
+# Built once: json.dumps with options builds an encoder per call (same bytes either way).
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_JSON_IN = json.JSONDecoder()
+_SHOWN = (VideoSystem.Event, Unit.Registered, Unit.AgentAuthorised)
 _INDEXED = (
     "filing_number",
     "unit_uscc",
@@ -53,8 +57,14 @@ class StatusView(ViewRecorder):
 
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Folds the batch's system events into their documents; records new agents."""
-        shown = list(batch.of(VideoSystem.Event, Unit.Registered, Unit.AgentAuthorised))
-        system_ids = list({e.originator_id for _, e in shown if isinstance(e, VideoSystem.Event)})
+        shown = [
+            (index, notification, event_class(notification.topic))
+            for index, notification in enumerate(batch.notifications)
+        ]
+        shown = [s for s in shown if issubclass(s[2], _SHOWN)]
+        system_ids = list(
+            {_uuid(n.originator_id) for _, n, cls in shown if issubclass(cls, VideoSystem.Event)}
+        )
         docs: dict[UUID, dict[str, Any] | None] = {}
         if system_ids:
             curs.execute(
@@ -64,13 +74,30 @@ class StatusView(ViewRecorder):
                 (system_ids,),
             )
             docs = {row["system_id"]: row["doc"] for row in curs.fetchall()}
+        stored = set(docs)
         positions: dict[UUID, int] = {}
         agents: list[tuple[str, str]] = []
-        for notification, event in shown:
-            if isinstance(event, VideoSystem.Event):
-                docs[event.originator_id] = fold(docs.get(event.originator_id), event)
-                positions.setdefault(event.originator_id, notification.id)
-            elif isinstance(event, Unit.Registered) and event.actor.role.is_unit_side:
+        names = batch.json_transcodings
+        for index, notification, cls in shown:
+            if issubclass(cls, VideoSystem.Event):
+                system_id = _uuid(notification.originator_id)
+                doc = None
+                if names is not None:
+                    doc = fold_stored(
+                        docs.get(system_id),
+                        cls=cls,
+                        originator_id=system_id,
+                        originator_version=notification.originator_version,
+                        state=_JSON_IN.decode(bytes(notification.state).decode("utf-8")),
+                        names=names,
+                    )
+                if doc is None:
+                    doc = fold(docs.get(system_id), batch.events[index])
+                docs[system_id] = doc
+                positions.setdefault(system_id, notification.id)
+                continue
+            event = batch.events[index]
+            if isinstance(event, Unit.Registered) and event.actor.role.is_unit_side:
                 agents.append((event.uscc, event.actor.account_id))
             elif isinstance(event, Unit.AgentAuthorised):
                 assert event.actor.on_behalf_of is not None
@@ -82,24 +109,33 @@ class StatusView(ViewRecorder):
                 ),
                 agents,
             )
-        self._write_docs(curs, docs, positions)
+        self._write_docs(curs, docs, positions, stored)
 
     def _write_docs(
         self,
         curs: Cursor[DictRow],
         docs: dict[UUID, dict[str, Any] | None],
         positions: dict[UUID, int],
+        stored: set[UUID],
     ) -> None:
+        """Inserts the systems first seen in this batch (one COPY: the batch holds this
+        generation's writer lock, so nobody else adds them meanwhile) and updates the others."""
         rows = [
             (
                 system_id,
                 positions[system_id],
                 *(doc.get(column) for column in _INDEXED),
-                json.dumps(doc, ensure_ascii=False),
+                _JSON.encode(doc),
             )
             for system_id, doc in docs.items()
             if doc is not None and system_id in positions
         ]
+        new = [row for row in rows if row[0] not in stored]
+        if new:
+            copy_rows(
+                curs, self.table("systems"), ("system_id", "first_position", *_INDEXED, "doc"), new
+            )
+        rows = [row for row in rows if row[0] in stored]
         if not rows:
             return
         columns = SQL(", ").join(Identifier(c) for c in _INDEXED)
@@ -120,6 +156,10 @@ class StatusView(ViewRecorder):
             ),
             rows,
         )
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 @dataclass(frozen=True)
