@@ -22,22 +22,24 @@ from uuid import UUID
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 
 from ledger.attachments import Attachment
+from ledger.ids import event_id
 from ledger.systems import VideoSystem
 from ledger.units import Unit
-from projections.base import Batch, ViewRecorder, event_class
+from projections.base import Batch, ViewRecorder, copy_rows, event_class
 from projections.event_items import (
     describe,
     fields_after,
-    public_id,
     recorded_at,
     shown_class,
 )
+from projections.stored_items import StoredItem, describe_stored
 
 # Built once: json.dumps with options builds an encoder per call (same bytes either way).
 _JSON = json.JSONEncoder(ensure_ascii=False)
+_JSON_IN = json.JSONDecoder()
 ITEM_COLUMNS = (
     "position",
     "event_id",
@@ -105,39 +107,65 @@ class AuditView(ViewRecorder):
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Writes a row for every shown event of the batch and folds the state it needs."""
         shown = [
-            (notification.id, batch.events[index])
+            (index, notification, cls)
             for index, notification in enumerate(batch.notifications)
-            if shown_class(event_class(notification.topic))
+            if shown_class(cls := event_class(notification.topic))
         ]
         if not shown:
             return
-        systems = self._systems(curs, {e.originator_id for _, e in shown if _is_system(e)})
-        units = self._units(curs, {e.originator_id for _, e in shown if isinstance(e, Unit.Event)})
+        systems = self._systems(
+            curs, {_uuid(n.originator_id) for _, n, c in shown if issubclass(c, VideoSystem.Event)}
+        )
+        stored = set(systems)
+        units = self._units(
+            curs, {_uuid(n.originator_id) for _, n, c in shown if issubclass(c, Unit.Event)}
+        )
         new_units: dict[UUID, tuple[str, str]] = {}
+        names = batch.json_transcodings
         rows = []
-        for position, event in shown:
-            fields: dict[str, Any] = {}
-            if _is_system(event):
-                state = systems.setdefault(event.originator_id, _SystemState())
-                fields = state.fields
-                where = _fold_system(state, event)
+        for index, notification, cls in shown:
+            originator_id = _uuid(notification.originator_id)
+            if issubclass(cls, VideoSystem.Event):
+                state = systems.setdefault(originator_id, _SystemState())
+                fast = None
+                if names is not None:
+                    fast = describe_stored(
+                        state.fields,
+                        cls=cls,
+                        originator_id=originator_id,
+                        originator_version=notification.originator_version,
+                        state=_JSON_IN.decode(bytes(notification.state).decode("utf-8")),
+                        names=names,
+                    )
+                if fast is None:
+                    event = batch.events[index]
+                    fast = StoredItem(
+                        item=describe(event, state.fields),
+                        fields=fields_after(event, state.fields),
+                        recorded_at=recorded_at(event),
+                        effective_on=getattr(event, "effective_on", None),
+                    )
+                where = _fold_system(state, originator_id, fast.fields)
+                item = fast
             else:
+                event = batch.events[index]
                 if isinstance(event, Unit.Registered):
                     units[event.originator_id] = new_units[event.originator_id] = (
                         event.uscc,
                         event.division_code,
                     )
                 where = _where_other(event, units)
-            rows.append(_row(position, event, describe(event, fields), where))
+                item = StoredItem(
+                    item=describe(event, {}),
+                    fields={},
+                    recorded_at=recorded_at(event),
+                    effective_on=getattr(event, "effective_on", None),
+                )
+            public_id = event_id(originator_id, notification.originator_version)
+            rows.append(_row(notification.id, public_id, item, where))
         # One COPY instead of a statement per row: the rows are all new (positions only grow).
-        with curs.copy(
-            SQL("COPY {t} ({c}) FROM STDIN").format(
-                t=self.table("items"), c=SQL(", ").join(Identifier(c) for c in ITEM_COLUMNS)
-            )
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-        self._save_state(curs, systems, new_units)
+        copy_rows(curs, self.table("items"), ITEM_COLUMNS, rows)
+        self._save_state(curs, systems, stored, new_units)
 
     def _systems(self, curs: Cursor[DictRow], ids: set[UUID]) -> dict[UUID, _SystemState]:
         if not ids:
@@ -164,13 +192,23 @@ class AuditView(ViewRecorder):
         self,
         curs: Cursor[DictRow],
         systems: dict[UUID, _SystemState],
+        stored: set[UUID],
         units: dict[UUID, tuple[str, str]],
     ) -> None:
+        """Inserts the systems first seen in this batch with one COPY (the batch holds this
+        generation's writer lock) and updates the others."""
         changed = [
             (system_id, s.unit_uscc, s.division_code, _JSON.encode(s.fields))
             for system_id, s in systems.items()
             if s.changed
         ]
+        copy_rows(
+            curs,
+            self.table("systems"),
+            ("system_id", "unit_uscc", "division_code", "fields"),
+            [row for row in changed if row[0] not in stored],
+        )
+        changed = [row for row in changed if row[0] in stored]
         if changed:
             curs.executemany(
                 SQL(
@@ -187,20 +225,20 @@ class AuditView(ViewRecorder):
             )
 
 
-def _is_system(event: Any) -> bool:
-    return isinstance(event, VideoSystem.Event)
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
-def _fold_system(state: _SystemState, event: Any) -> _Where:
-    """Moves a system's state past `event`; returns where the event belongs."""
+def _fold_system(state: _SystemState, system_id: UUID, fields: dict[str, Any]) -> _Where:
+    """Moves a system's state to its `fields` after an event; returns where that belongs."""
     before = state.division_code
-    state.fields = fields_after(event, state.fields)
+    state.fields = fields
     state.unit_uscc = state.fields.get("unit_uscc")
     state.division_code = state.fields.get("division_code")
     state.changed = True
     moved_from = before if before is not None and before != state.division_code else None
     return _Where(
-        system_id=event.originator_id,
+        system_id=system_id,
         unit_uscc=state.unit_uscc,
         division_code=state.division_code,
         previous_division_code=moved_from,
@@ -218,12 +256,13 @@ def _where_other(event: Any, units: dict[UUID, tuple[str, str]]) -> _Where:
     return _Where()
 
 
-def _row(position: int, event: Any, item: dict[str, Any], where: _Where) -> tuple[Any, ...]:
+def _row(position: int, public_id: UUID, described: StoredItem, where: _Where) -> tuple[Any, ...]:
+    item = described.item
     actor = item["actor"]
     diff = item["diff"]
     return (
         position,
-        public_id(event),
+        public_id,
         item["seq"],
         item["type"],
         where.system_id,
@@ -235,8 +274,8 @@ def _row(position: int, event: Any, item: dict[str, Any], where: _Where) -> tupl
         actor["name"],
         item["on_behalf_of"],
         item["channel"],
-        recorded_at(event),
-        getattr(event, "effective_on", None),
+        described.recorded_at,
+        described.effective_on,
         _JSON.encode(item["data"]),
         _JSON.encode(diff) if diff is not None else None,
     )

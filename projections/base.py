@@ -12,7 +12,7 @@ twice), calls `apply`, and records the batch's last position in the same transac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar, overload
@@ -114,9 +114,11 @@ class Batch:
 
 
 def copy_rows(
-    curs: Cursor[DictRow], table: Identifier, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    curs: Cursor[DictRow], table: Identifier, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """Writes new rows with one COPY: far cheaper for the server than a statement a row."""
+    if not rows:
+        return
     statement = SQL("COPY {t} ({c}) FROM STDIN").format(
         t=table, c=SQL(", ").join(Identifier(c) for c in columns)
     )

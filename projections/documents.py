@@ -177,7 +177,7 @@ _DEVICE_TYPES = frozenset(str(t) for t in DeviceType)
 _DEVICE_TRANSCODING = "device"
 
 
-class _Unusual(Exception):
+class Unusual(Exception):
     """The stored JSON holds something the shortcut does not handle."""
 
 
@@ -189,19 +189,19 @@ def _stored_plain(value: Any, names: Mapping[str, Transcoding]) -> Any:
     if kind is list:
         return [_stored_plain(v, names) for v in value]
     if kind is not dict:
-        raise _Unusual(kind)
+        raise Unusual(kind)
     if len(value) == 2 and "_type_" in value and "_data_" in value:
         data = value["_data_"]
         if type(data) not in _SCALARS or value["_type_"] not in names:
-            raise _Unusual(value["_type_"])
+            raise Unusual(value["_type_"])
         return _plain(names[value["_type_"]].decode(data))
     return {k: _stored_plain(v, names) for k, v in value.items()}
 
 
-def _stored_device(value: Any, names: Mapping[str, Transcoding]) -> dict[str, Any]:
+def stored_device(value: Any, names: Mapping[str, Transcoding]) -> dict[str, Any]:
     """`_plain(device.as_dict())` of a stored device value."""
     if type(value) is not dict or value.get("_type_") != _DEVICE_TRANSCODING or len(value) != 2:
-        raise _Unusual("not a device")
+        raise Unusual("not a device")
     row = value["_data_"]
     if (
         type(row) is dict
@@ -215,10 +215,10 @@ def _stored_device(value: Any, names: Mapping[str, Transcoding]) -> dict[str, An
         return dict(row)  # what Device.from_dict(row).as_dict() gives back
     transcoding = names.get(_DEVICE_TRANSCODING)
     if transcoding is None or type(row) is not dict:
-        raise _Unusual("device")
+        raise Unusual("device")
     device = transcoding.decode(_stored_plain(row, names))
     if not isinstance(device, Device):
-        raise _Unusual("device")
+        raise Unusual("device")
     plain: dict[str, Any] = _plain(device.as_dict())
     return plain
 
@@ -241,7 +241,7 @@ def fold_stored(
         if doc is not None and any(o["met_on"] is None for o in doc["correction_orders"]):
             return None  # whether the event meets an order is the ledger's rule, on the event
         return _fold_stored(doc, cls, what, originator_id, originator_version, state, names)
-    except (_Unusual, AttributeError, KeyError, TypeError, ValueError):
+    except (Unusual, AttributeError, KeyError, TypeError, ValueError):
         return None
 
 
@@ -258,14 +258,14 @@ def _fold_stored(
     recorded_at = _stored_plain(state["timestamp"], names)
     values = state[what]
     if type(values) is not dict:
-        raise _Unusual(what)
+        raise Unusual(what)
     plain = _stored_plain(values, names)
     if cls is VideoSystem.Discovered:
         base = {**base, **plain, "discovered": True}
     elif cls is VideoSystem.Changed:
         removed = set(_stored_plain(state["devices_removed"], names))
         devices = [d for d in base["devices"] if d["key"] not in removed]
-        devices += [_stored_device(d, names) for d in state["devices_added"]]
+        devices += [stored_device(d, names) for d in state["devices_added"]]
         base = {
             **base,
             **plain,
@@ -276,8 +276,8 @@ def _fold_stored(
     else:  # Filed, DiscoveredFiled
         channel = state["channel"]
         if type(channel) is not str:
-            raise _Unusual("channel")
-        devices = [_stored_device(d, names) for d in state["devices"]]
+            raise Unusual("channel")
+        devices = [stored_device(d, names) for d in state["devices"]]
         base = {
             **base,
             **plain,

@@ -172,11 +172,25 @@ def _masked_text(value: str, key: str | None) -> str:
 
 def event_data(event: Any) -> dict[str, Any]:
     """What the event says besides who, when and how: JSON-ready, personal numbers masked."""
-    data = {k: jsonable(v) for k, v in vars(event).items() if k not in _NOT_DATA}
+    # masked(jsonable(...)) in one pass, member by member (the same values, half the copies).
+    data = {k: _masked_jsonable(v, k) for k, v in vars(event).items() if k not in _NOT_DATA}
     if isinstance(event, Attachment.Uploaded):
-        data["attachment_id"] = str(event.originator_id)
-    result: dict[str, Any] = masked(data)
-    return result
+        data["attachment_id"] = masked(str(event.originator_id), "attachment_id")
+    return data
+
+
+def _masked_jsonable(value: Any, key: str | None) -> Any:
+    """`masked(jsonable(value), key)`."""
+    kind = type(value)
+    if kind is str:
+        return _masked_text(value, key)
+    if kind in _UNMASKED:
+        return value
+    if kind is dict:
+        return {str(k): _masked_jsonable(v, str(k)) for k, v in value.items()}
+    if kind is list:
+        return [_masked_jsonable(v, key) for v in value]
+    return masked(jsonable(value), key)
 
 
 def event_actor(event: Any) -> dict[str, Any]:
