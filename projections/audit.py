@@ -22,7 +22,7 @@ from uuid import UUID
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from ledger.attachments import Attachment
 from ledger.ids import event_id
@@ -121,50 +121,22 @@ class AuditView(ViewRecorder):
             curs, {_uuid(n.originator_id) for _, n, c in shown if issubclass(c, Unit.Event)}
         )
         new_units: dict[UUID, tuple[str, str]] = {}
-        names = batch.json_transcodings
-        rows = []
-        for index, notification, cls in shown:
-            originator_id = _uuid(notification.originator_id)
-            if issubclass(cls, VideoSystem.Event):
-                state = systems.setdefault(originator_id, _SystemState())
-                fast = None
-                if names is not None:
-                    fast = describe_stored(
-                        state.fields,
-                        cls=cls,
-                        originator_id=originator_id,
-                        originator_version=notification.originator_version,
-                        state=_JSON_IN.decode(bytes(notification.state).decode("utf-8")),
-                        names=names,
-                    )
-                if fast is None:
-                    event = batch.events[index]
-                    fast = StoredItem(
-                        item=describe(event, state.fields),
-                        fields=fields_after(event, state.fields),
-                        recorded_at=recorded_at(event),
-                        effective_on=getattr(event, "effective_on", None),
-                    )
-                where = _fold_system(state, originator_id, fast.fields)
-                item = fast
-            else:
-                event = batch.events[index]
-                if isinstance(event, Unit.Registered):
-                    units[event.originator_id] = new_units[event.originator_id] = (
-                        event.uscc,
-                        event.division_code,
-                    )
-                where = _where_other(event, units)
-                item = StoredItem(
-                    item=describe(event, {}),
-                    fields={},
-                    recorded_at=recorded_at(event),
-                    effective_on=getattr(event, "effective_on", None),
+        # One COPY for the rows (all new: positions only grow), written as they are made so
+        # the server stores each part while the next is folded.
+        with curs.copy(
+            SQL("COPY {t} ({c}) FROM STDIN").format(
+                t=self.table("items"), c=SQL(", ").join(Identifier(c) for c in ITEM_COLUMNS)
+            )
+        ) as copy:
+            for index, notification, cls in shown:
+                if issubclass(cls, VideoSystem.Event):
+                    item, where = _system_item(batch, index, cls, systems)
+                else:
+                    item, where = _other_item(batch.events[index], units, new_units)
+                public_id = event_id(
+                    _uuid(notification.originator_id), notification.originator_version
                 )
-            public_id = event_id(originator_id, notification.originator_version)
-            rows.append(_row(notification.id, public_id, item, where))
-        # One COPY instead of a statement per row: the rows are all new (positions only grow).
-        copy_rows(curs, self.table("items"), ITEM_COLUMNS, rows)
+                copy.write_row(_row(notification.id, public_id, item, where))
         self._save_state(curs, systems, stored, new_units)
 
     def _systems(self, curs: Cursor[DictRow], ids: set[UUID]) -> dict[UUID, _SystemState]:
@@ -227,6 +199,54 @@ class AuditView(ViewRecorder):
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
+
+
+def _system_item(
+    batch: Batch, index: int, cls: type[Any], systems: dict[UUID, _SystemState]
+) -> tuple[StoredItem, _Where]:
+    """The item of a system's event (from its stored JSON when it can be), and where it
+    belongs; moves the system's state past it."""
+    notification = batch.notifications[index]
+    system_id = _uuid(notification.originator_id)
+    state = systems.setdefault(system_id, _SystemState())
+    names = batch.json_transcodings
+    item = None
+    if names is not None:
+        item = describe_stored(
+            state.fields,
+            cls=cls,
+            originator_id=system_id,
+            originator_version=notification.originator_version,
+            state=_JSON_IN.decode(bytes(notification.state).decode("utf-8")),
+            names=names,
+        )
+    if item is None:
+        event = batch.events[index]
+        item = StoredItem(
+            item=describe(event, state.fields),
+            fields=fields_after(event, state.fields),
+            recorded_at=recorded_at(event),
+            effective_on=getattr(event, "effective_on", None),
+        )
+    return item, _fold_system(state, system_id, item.fields)
+
+
+def _other_item(
+    event: Any, units: dict[UUID, tuple[str, str]], new_units: dict[UUID, tuple[str, str]]
+) -> tuple[StoredItem, _Where]:
+    """The item of any other event, and where it belongs; notes a unit's registration."""
+    if isinstance(event, Unit.Registered):
+        units[event.originator_id] = new_units[event.originator_id] = (
+            event.uscc,
+            event.division_code,
+        )
+    item = StoredItem(
+        item=describe(event, {}),
+        fields={},
+        recorded_at=recorded_at(event),
+        effective_on=getattr(event, "effective_on", None),
+    )
+    return item, _where_other(event, units)
 
 
 def _fold_system(state: _SystemState, system_id: UUID, fields: dict[str, Any]) -> _Where:

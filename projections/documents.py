@@ -210,7 +210,7 @@ def stored_device(value: Any, names: Mapping[str, Transcoding]) -> dict[str, Any
         and type(row["face_capture"]) is bool
         and type(row["storage_days"]) is int
         and row["device_type"] in _DEVICE_TYPES
-        and all(type(v) in _SCALARS for v in row.values())
+        and _SCALARS.issuperset(map(type, row.values()))
     ):
         return dict(row)  # what Device.from_dict(row).as_dict() gives back
     transcoding = names.get(_DEVICE_TRANSCODING)
