@@ -5,19 +5,25 @@ tables compared row by row."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
 from psycopg.sql import SQL
 
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
-from projections.base import ViewRecorder
+from ledger.systems import VideoSystem
+from projections.base import DecodedOnDemand, ViewRecorder, event_class
 from projections.catalog import VIEWS
 from projections.chain import ChainView
+from projections.documents import fold, fold_stored
+from projections.event_items import describe, fields_after, recorded_at
 from projections.runner import BatchRunner, ViewSlot
+from projections.stored_items import describe_stored
 from tests.integration.districts import SHAPINGBA, District
 from tests.integration.test_audit_view import _tell
 
@@ -115,3 +121,48 @@ def test_a_rebuild_in_one_page_writes_what_catch_up_event_by_event_writes(
     finally:
         one_by_one.datastore.close()
         at_once.datastore.close()
+
+
+def test_reading_the_stored_json_gives_what_the_decoded_event_gives(runtime: Runtime) -> None:
+    """The status and audit views read common system events straight from the stored JSON;
+    for every such event of the log that must equal what the decoded event gives, and the
+    shortcut must actually be taken (not always fall back)."""
+    _every_kind_of_event(runtime)
+    mapper = runtime.ledger.mapper
+    names = DecodedOnDemand([], mapper).json_transcodings
+    assert names is not None, "the ledger stores plain JSON"
+    docs: dict[UUID, dict[str, Any] | None] = {}
+    fields: dict[UUID, dict[str, Any]] = {}
+    taken: set[type[Any]] = set()
+    for notification in runtime.ledger.recorder.select_notifications(0, 10_000):
+        cls = event_class(notification.topic)
+        if not issubclass(cls, VideoSystem.Event):
+            continue
+        event: Any = mapper.to_domain_event(notification)
+        sid = event.originator_id
+        state = json.loads(bytes(notification.state))
+        common = {
+            "cls": cls, "originator_id": sid, "originator_version": event.originator_version,
+            "state": state, "names": names,
+        }  # fmt: skip
+        expected_doc = fold(docs.get(sid), event)
+        doc = fold_stored(docs.get(sid), **common)
+        if doc is not None:
+            assert doc == expected_doc
+            taken.add(cls)
+        described = describe_stored(fields.get(sid, {}), **common)
+        expected_item = describe(event, fields.get(sid, {}))
+        expected_fields = fields_after(event, fields.get(sid, {}))
+        if described is not None:
+            assert json.dumps(described.item, ensure_ascii=False) == json.dumps(
+                expected_item, ensure_ascii=False
+            )  # the same members in the same order: the API shows items as they are
+            assert described.fields == expected_fields
+            assert described.recorded_at == recorded_at(event)
+            assert described.effective_on == event.effective_on
+            taken.add(cls)
+        docs[sid], fields[sid] = expected_doc, expected_fields
+    assert taken >= {
+        VideoSystem.Filed, VideoSystem.Discovered, VideoSystem.DiscoveredFiled,
+        VideoSystem.Changed,
+    }  # fmt: skip
