@@ -57,11 +57,12 @@ class StatusView(ViewRecorder):
 
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Folds the batch's system events into their documents; records new agents."""
+        # Picked by the class of their topic: the others are never decoded.
         shown = [
-            (index, notification, event_class(notification.topic))
+            (index, notification, cls)
             for index, notification in enumerate(batch.notifications)
+            if issubclass(cls := event_class(notification.topic), _SHOWN)
         ]
-        shown = [s for s in shown if issubclass(s[2], _SHOWN)]
         system_ids = list(
             {_uuid(n.originator_id) for _, n, cls in shown if issubclass(cls, VideoSystem.Event)}
         )
