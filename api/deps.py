@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
 
+from api.auth import Authenticator
 from api.problems import Problem
 from api.runtime import Runtime
 from ledger.accounts import Account
@@ -19,14 +21,21 @@ from ledger.application import RequestKey
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def runtime(request: Request) -> Runtime:
+# The dependencies are coroutines so that FastAPI calls them on the event loop: a plain
+# function dependency costs a hop to the thread pool and back, per dependency, per request.
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
 
-def caller(request: Request) -> Account:
-    account: Account = request.app.state.authenticator.account(request)
-    return account
+async def caller(request: Request) -> Account:
+    """The account behind the bearer token; only a token not seen in the last half minute
+    is looked up in the ledger, and that in the thread pool."""
+    authenticator: Authenticator = request.app.state.authenticator
+    digest, account = authenticator.cached(request)
+    if account is not None:
+        return account
+    return await run_in_threadpool(authenticator.look_up, digest)
 
 
 def today() -> date:
@@ -34,9 +43,13 @@ def today() -> date:
     return datetime.now(SHANGHAI).date()
 
 
+async def _today() -> date:
+    return today()
+
+
 Caller = Annotated[Account, Depends(caller)]
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
-Today = Annotated[date, Depends(today)]
+Today = Annotated[date, Depends(_today)]
 
 
 def request_key(request: Request, body: Any, key: str | None) -> RequestKey | None:
