@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
@@ -187,16 +187,13 @@ def create_app(
     return app
 
 
+def _observe(method: str, route: str, status: int, seconds: float) -> None:
+    LATENCY.labels(method, "all").observe(seconds)
+    REQUESTS.labels(method, route, str(status)).inc()
+
+
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        with LATENCY.labels(request.method, "all").time():
-            response = await logs.request_context(request, call_next)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        return response
+    app.add_middleware(logs.RequestLog, observe=_observe)
 
 
 def _install_operations(app: FastAPI) -> None:
