@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder
 
 from ledger.base_commands import Outcome, RequestKey
 from ledger.crypto import FieldCipher
-from ledger.group_commit import GroupCommitter
+from ledger.group_commit import GroupCommitter, advisory_locks
 from ledger.police_commands import PoliceCommands
 from ledger.rules import Rules, load_rules
 from ledger.sequence import FilingSequence
@@ -51,8 +52,12 @@ class Ledger(UnitCommands, SystemCommands, PoliceCommands):
         # ledgers) a random key lives in memory only: nothing is ever stored in clear.
         self.cipher = cipher or FieldCipher.ephemeral()
         # Concurrent filings share transactions (ledger/group_commit.py).
+        datastore = getattr(self.recorder, "datastore", None)  # PostgreSQL's; none in memory
         self.filings = GroupCommitter(
-            save=self.save, sequence=lambda d, y: self._sequence(d, y), outcome=Outcome
+            save=self.save,
+            sequence=lambda d, y: self._sequence(d, y),
+            outcome=Outcome,
+            hold=None if datastore is None else partial(advisory_locks, datastore),
         )
 
     def close(self) -> None:

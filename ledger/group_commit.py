@@ -8,24 +8,31 @@ re-reads the sequence and tries again, so throughput falls as clients are added.
 Here one committer thread takes every filing waiting when it is free, issues their numbers in
 the order they arrived from one read of each sequence, and saves them all in one transaction.
 It never waits for company: a lone request is saved at once, and a batch forms only from the
-requests that arrived while the previous one was being saved. The numbers stay gapless and
-unique (the sequence's key still decides), and each request is told its own truth: its system,
-or, when the batch cannot be saved (another process took the same numbers three times, or a
-retried Idempotency-Key collided), what saving it on its own answers, exactly as before.
+requests that arrived while the previous one was being saved. Several API processes take
+turns on a division-year (`hold`: an advisory lock per division-year on PostgreSQL) instead of
+building batches on the same numbers, only for all but one of them to be refused.
+
+The numbers stay gapless and unique (the sequence's key still decides), and each request is
+told its own truth: its system, or, when the batch cannot be saved (another process took the
+same numbers three times, or a retried Idempotency-Key collided), what saving it on its own
+answers, exactly as before.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from ledger.ids import filing_sequence_id
 from ledger.sequence import FilingSequence
 
 # Filings saved in one transaction at most; the rest wait for the next one.
@@ -66,16 +73,21 @@ class GroupCommitter:
         save: Callable[..., Any],
         sequence: Callable[[str, int], FilingSequence],
         outcome: Callable[[Aggregate], Any],
+        hold: Callable[[Sequence[tuple[str, int]]], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self._save = save
+        self._hold = hold or (lambda places: nullcontext())
         self._sequence = sequence
         self._outcome = outcome
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self.batches = 0  # transactions saved, and filings in them: for tests and metrics
+        # Transactions saved, filings in them, and batches refused by the store's keys
+        # (another process took the same numbers first): for tests and metrics.
+        self.batches = 0
         self.batched = 0
+        self.conflicts = 0
 
     def submit(self, filing: Filing) -> Any:
         with self._lock:
@@ -135,23 +147,29 @@ class GroupCommitter:
                 keys.add(filing.key)
                 together.append(filing)
         attempts = 0
-        while together and attempts < BATCH_ATTEMPTS:
-            built = self._build(together)
-            if built is None:
-                continue  # a filing failed to build and was answered; build the rest again
-            systems, sequences, records = built
-            try:
-                self._save(*systems, *sequences, *records)
-            except IntegrityError:
-                attempts += 1
-                continue
-            self.batches += 1
-            self.batched += len(together)
-            for filing, system in zip(together, systems, strict=True):
-                filing.result.set_result(self._outcome(system))
-            together = []
+        places = sorted({(filing.division_code, filing.year) for filing in together})
+        with self._hold(places):
+            while together and attempts < BATCH_ATTEMPTS:
+                built = self._build(together)
+                if built is None:
+                    continue  # a filing failed to build and was answered; build the rest again
+                systems, sequences, records = built
+                try:
+                    self._save(*systems, *sequences, *records)
+                except IntegrityError:
+                    attempts += 1
+                    self.conflicts += 1
+                    continue
+                self._done(together, systems)
+                together = []
         for filing in [*together, *apart]:
             _answer(filing, filing.alone)
+
+    def _done(self, together: list[Filing], systems: list[Aggregate]) -> None:
+        self.batches += 1
+        self.batched += len(together)
+        for filing, system in zip(together, systems, strict=True):
+            filing.result.set_result(self._outcome(system))
 
     def _build(
         self, batch: list[Filing]
@@ -181,3 +199,31 @@ def _answer(filing: Filing, run: Callable[[], Any]) -> None:
         filing.result.set_result(run())
     except Exception as error:
         filing.result.set_exception(error)
+
+
+@contextmanager
+def advisory_locks(
+    datastore: Any, places: Sequence[tuple[str, int]], *, timeout_s: float = 10.0
+) -> Iterator[None]:
+    """PostgreSQL session advisory locks on the filing sequences of `places` (taken in sorted
+    order, so two committers never wait on each other in a circle), held on a connection of
+    the store's pool until the batch is saved. A lock not had within `timeout_s` is gone
+    without: the sequence's key still keeps the numbers right, only the batch may be refused."""
+    with datastore.get_connection() as conn:
+        conn.execute(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'")
+        try:
+            for division_code, year in places:
+                conn.execute(
+                    "SELECT pg_advisory_lock(%s)", (sequence_lock_key(division_code, year),)
+                )
+        except psycopg.errors.LockNotAvailable:
+            pass
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock_all()")
+
+
+def sequence_lock_key(division_code: str, year: int) -> int:
+    """The advisory lock key (a signed 64-bit integer) of a division-year's sequence."""
+    return int.from_bytes(filing_sequence_id(division_code, year).bytes[:8], "big", signed=True)

@@ -75,11 +75,14 @@ def test_two_processes_filing_in_one_division_never_share_or_skip_a_number(
     try:
         ledgers = [app, other]
         systems = _together(40, lambda n: file_online(ledgers[n % 2], owner, uscc, name=f"系统{n}"))
+        conflicts = app.filings.conflicts + other.filings.conflicts
     finally:
         other.close()
 
     assert sorted(s.filing_number for s in systems) == _expected(40)
     assert _numbers(app) == _expected(40)
+    # They took turns on the division's sequence (an advisory lock) instead of colliding.
+    assert conflicts == 0
 
 
 def test_one_idempotency_key_sent_at_once_files_one_system(app: Ledger) -> None:
