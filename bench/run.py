@@ -2,11 +2,15 @@
 
     make bench-quick     # about two minutes: 1 and 8 clients, a log of ~50,000 events
     make bench           # 1, 8 and 32 clients, 1 and 2 server workers, ~200,000 events
-    python -m bench.run --systems 1000000   # the scale run (hours on a 2-core machine)
+    python -m bench.run --database URL --data-dir DIR   # on a prebuilt log (bench.scale)
 
-Writes bench/results/quick.json or bench/results/full.json (a list of {metric, ours, limit,
-unit, ratio}) and prints the same table. The database is a scratch database on the machine's
-PostgreSQL (LEDGER_BENCH_SERVER_URL, default 127.0.0.1:5432), or an embedded one when none runs.
+Writes bench/results/quick.json, full.json or, with --database, scale.json (a list of {metric,
+ours, limit, unit, ratio}) and prints the same table. The database is a scratch database on the
+machine's PostgreSQL (LEDGER_BENCH_SERVER_URL, default 127.0.0.1:5432), or an embedded one when
+none runs. With --database no log is built: the log figures (raw read + COPY, every view's
+rebuild, verify, disk bytes per event) are measured on that database first, then the HTTP
+phases run against a server on it, its views current after the rebuilds. The HTTP phases file
+systems into it (500108, the units they register): the log grows by their filings.
 """
 
 from __future__ import annotations
@@ -120,7 +124,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--systems", type=int, help="systems in the log phase")
     parser.add_argument("--seconds", type=float, help="length of each HTTP phase")
+    parser.add_argument("--database", help="measure this prebuilt ledger (no log is built)")
+    parser.add_argument("--data-dir", type=Path, default=Path("var"),
+                        help="with --database: the data directory it was built with")
     args = parser.parse_args()
+    if args.database:
+        on_prebuilt(args.database, args.data_dir, quick=args.quick, seconds=args.seconds)
+        return
     quick = args.quick
     systems = args.systems or (20_000 if quick else 80_000)
     seconds = args.seconds or (4.0 if quick else 10.0)
@@ -137,10 +147,31 @@ def main() -> None:
                                           srv.peak_rss / 1e6, srv.peak_rss / 1e6, "MB"))
         with scratch_database() as url:
             figures += log_phase.figures(url, Path(tmp) / "var-log", systems=systems)
+            size = log_phase.log_size(url)
     write("quick" if quick else "full", figures, context={
         "machine": f"{platform.machine()}, {psutil_cpus()} cpus",
-        "log systems": systems, "seconds per phase": seconds,
+        "log events": size["events"], "log systems": size["systems"],
+        "seconds per phase": seconds,
         "took": f"{time.monotonic() - started:.0f} s"})
+
+
+def on_prebuilt(url: str, data_dir: Path, *, quick: bool, seconds: float | None) -> None:
+    """The log figures on `url` as it stands, then the HTTP phases against it."""
+    seconds = seconds or (4.0 if quick else 10.0)
+    clients = CLIENTS_QUICK if quick else CLIENTS_FULL
+    started = time.monotonic()
+    size = log_phase.log_size(url)
+    figures = log_phase.figures(url, data_dir, systems=None)
+    for workers in (1,) if quick else (1, 2):
+        with http_load.serving(url, data_dir, workers=workers) as srv:
+            label = "" if workers == 1 else f"{workers} workers: "
+            figures += http_figures(srv, clients, seconds, label)
+            figures.append(Figure(f"{label}server peak RSS under load (MB)",
+                                  srv.peak_rss / 1e6, srv.peak_rss / 1e6, "MB"))
+    write("scale", figures, context={
+        "machine": f"{platform.machine()}, {psutil_cpus()} cpus",
+        "log events": size["events"], "log systems": size["systems"],
+        "seconds per phase": seconds, "took": f"{time.monotonic() - started:.0f} s"})
 
 
 def psutil_cpus() -> int:
