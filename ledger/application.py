@@ -15,6 +15,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder
 
+from ledger import pipeline_flush
 from ledger.base_commands import Outcome, RequestKey
 from ledger.crypto import FieldCipher
 from ledger.group_commit import GroupCommitter, advisory_locks
@@ -26,6 +27,9 @@ from ledger.transcodings import register_ledger_transcodings
 from ledger.unit_commands import UnitCommands
 
 __all__ = ["MAX_SEQUENCE_ATTEMPTS", "Ledger", "Outcome", "RequestKey"]
+
+# The event store writes in psycopg's pipeline mode, which can hang on a large write.
+pipeline_flush.install()
 
 
 class Ledger(UnitCommands, SystemCommands, PoliceCommands):
