@@ -35,8 +35,9 @@ from eventsourcing.persistence import IntegrityError
 from ledger.ids import filing_sequence_id
 from ledger.sequence import FilingSequence
 
-# Filings saved in one transaction at most; the rest wait for the next one.
+# Filings, and their devices, saved in one transaction at most; the rest wait for the next.
 MAX_BATCH = 128
+MAX_BATCH_DEVICES = 20_000
 # Tries of a whole batch (each re-reading its sequences) before its filings go one by one.
 BATCH_ATTEMPTS = 3
 
@@ -50,7 +51,7 @@ class Filing:
     `records` are what must be saved with the built system (its idempotency record).
     `alone` files it the one-at-a-time way, with that path's own retries and replays.
     `key` identifies its Idempotency-Key (None without one), so that two requests with the
-    same key never share a batch."""
+    same key never share a batch; `devices` is its size."""
 
     division_code: str
     year: int
@@ -58,6 +59,7 @@ class Filing:
     records: Callable[[Aggregate], Sequence[Aggregate]]
     alone: Callable[[], Any]
     key: object = None
+    devices: int = 1
     result: Future[Any] = field(default_factory=Future)
 
 
@@ -117,8 +119,9 @@ class GroupCommitter:
             if first is _STOP:
                 return
             batch: list[Filing] = [first]
+            devices = first.devices
             stop = False
-            while len(batch) < MAX_BATCH:
+            while len(batch) < MAX_BATCH and devices < MAX_BATCH_DEVICES:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
@@ -127,6 +130,7 @@ class GroupCommitter:
                     stop = True
                     break
                 batch.append(more)
+                devices += more.devices
             try:
                 self._commit(batch)
             except BaseException as error:

@@ -163,6 +163,7 @@ class SystemCommands(LedgerBase):
             records=lambda system: self._idempotency_records(caller, request, "system", system),
             alone=alone,
             key=None if request is None else (str(caller.id), request.key),
+            devices=len(devices),
         )
         outcome: Outcome = self.filings.submit(filing)
         return outcome
