@@ -99,6 +99,15 @@ class Server:
         except psutil.Error:
             return 0
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server's processes so far (PostgreSQL's not)."""
+        try:
+            root = psutil.Process(self.process.pid)
+            processes = [root, *root.children(recursive=True)]
+            return sum(sum(p.cpu_times()[:2]) for p in processes if "postgres" not in p.name())
+        except psutil.Error:
+            return 0.0
+
     def _sample(self) -> None:
         while not self._sampling.is_set() and self.process.poll() is None:
             self.peak_rss = max(self.peak_rss, self.rss())
