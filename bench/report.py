@@ -30,6 +30,12 @@ def write(name: str, figures: list[Figure], *, context: dict[str, object]) -> Pa
     print(f"\n{name}  ({', '.join(f'{k}={v}' for k, v in context.items())})")
     print(f"{'metric':44} {'ours':>12} {'limit':>12} {'unit':>10} {'ratio':>7}")
     for f in figures:
-        print(f"{f.metric:44} {f.ours:>12,.0f} {f.limit:>12,.0f} {f.unit:>10} {f.ratio:>7.3f}")
+        print(f"{f.metric:44} {_shown(f.ours):>12} {_shown(f.limit):>12} {f.unit:>10}"
+              f" {f.ratio:>7.3f}")
     print(f"written to {path}")
     return path
+
+
+def _shown(value: float) -> str:
+    """Whole numbers from 100 up, two decimals below (a 1.3 ms figure must not print as 1)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
