@@ -15,10 +15,10 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder
 
-from ledger import pipeline_flush
 from ledger.base_commands import Outcome, RequestKey
 from ledger.crypto import FieldCipher
-from ledger.group_commit import GroupCommitter, advisory_locks
+from ledger.group_commit import GroupCommitter
+from ledger.pg_store import advisory_locks, install_pipeline_flush
 from ledger.police_commands import PoliceCommands
 from ledger.rules import Rules, load_rules
 from ledger.sequence import FilingSequence
@@ -29,7 +29,7 @@ from ledger.unit_commands import UnitCommands
 __all__ = ["MAX_SEQUENCE_ATTEMPTS", "Ledger", "Outcome", "RequestKey"]
 
 # The event store writes in psycopg's pipeline mode, which can hang on a large write.
-pipeline_flush.install()
+install_pipeline_flush()
 
 
 class Ledger(UnitCommands, SystemCommands, PoliceCommands):

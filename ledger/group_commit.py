@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from ledger.ids import filing_sequence_id
 from ledger.sequence import FilingSequence
 
 # Filings, and their devices, saved in one transaction at most; the rest wait for the next.
@@ -204,30 +202,3 @@ def _answer(filing: Filing, run: Callable[[], Any]) -> None:
     except Exception as error:
         filing.result.set_exception(error)
 
-
-@contextmanager
-def advisory_locks(
-    datastore: Any, places: Sequence[tuple[str, int]], *, timeout_s: float = 10.0
-) -> Iterator[None]:
-    """PostgreSQL session advisory locks on the filing sequences of `places` (taken in sorted
-    order, so two committers never wait on each other in a circle), held on a connection of
-    the store's pool until the batch is saved. A lock not had within `timeout_s` is gone
-    without: the sequence's key still keeps the numbers right, only the batch may be refused."""
-    with datastore.get_connection() as conn:
-        conn.execute(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'")
-        try:
-            for division_code, year in places:
-                conn.execute(
-                    "SELECT pg_advisory_lock(%s)", (sequence_lock_key(division_code, year),)
-                )
-        except psycopg.errors.LockNotAvailable:
-            pass
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock_all()")
-
-
-def sequence_lock_key(division_code: str, year: int) -> int:
-    """The advisory lock key (a signed 64-bit integer) of a division-year's sequence."""
-    return int.from_bytes(filing_sequence_id(division_code, year).bytes[:8], "big", signed=True)

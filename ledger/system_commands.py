@@ -115,9 +115,15 @@ class SystemCommands(LedgerBase):
         )
         if errors:
             raise ValidationFailed(errors)
-        actor = actor_of(caller, on_behalf_of=uscc)
         extra = {"paper_form_id": paper_form_id, "device_sheet_id": device_sheet_id}
-        digest = request.digest if request else ""
+        filing: dict[str, Any] = {
+            "devices": devices,
+            "rules": rules,
+            "actor": actor_of(caller, on_behalf_of=uscc),
+            "channel": channel,
+            "effective_on": today,
+            "request_digest": request.digest if request else "",
+        }
 
         def build(sequence: FilingSequence) -> VideoSystem:
             if discovered_system_id is None:
@@ -126,24 +132,14 @@ class SystemCommands(LedgerBase):
                     system_id=system_id,
                     filing_number=sequence.issue(system_id),
                     fields={**fields, **extra},
-                    devices=devices,
-                    rules=rules,
-                    actor=actor,
-                    channel=channel,
-                    effective_on=today,
-                    request_digest=digest,
                     prepared=prepared,
+                    **filing,
                 )
             system = self._discovered(caller, discovered_system_id, fields)
             system.file_discovered(
                 filing_number=sequence.issue(system.id),
                 fields={**system.fields, **fields, **extra},
-                devices=devices,
-                rules=rules,
-                actor=actor,
-                channel=channel,
-                effective_on=today,
-                request_digest=digest,
+                **filing,
             )
             return system
 
@@ -156,7 +152,7 @@ class SystemCommands(LedgerBase):
                     return outcome
             raise StaleVersion("too many concurrent filings in this district; try again")
 
-        filing = Filing(
+        pending = Filing(
             division_code=fields["division_code"],
             year=today.year,
             build=build,
@@ -165,7 +161,7 @@ class SystemCommands(LedgerBase):
             key=None if request is None else (str(caller.id), request.key),
             devices=len(devices),
         )
-        outcome: Outcome = self.filings.submit(filing)
+        outcome: Outcome = self.filings.submit(pending)
         return outcome
 
     def _discovered(

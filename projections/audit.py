@@ -39,7 +39,6 @@ from projections.stored_items import StoredItem, describe_stored
 
 # Built once: json.dumps with options builds an encoder per call (same bytes either way).
 _JSON = json.JSONEncoder(ensure_ascii=False)
-_JSON_IN = json.JSONDecoder()
 ITEM_COLUMNS = (
     "position",
     "event_id",
@@ -217,7 +216,7 @@ def _system_item(
             cls=cls,
             originator_id=system_id,
             originator_version=notification.originator_version,
-            state=_JSON_IN.decode(bytes(notification.state).decode("utf-8")),
+            state=batch.stored_json(index),
             names=names,
         )
     if item is None:

@@ -12,6 +12,7 @@ twice), calls `apply`, and records the batch's last position in the same transac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,6 +82,9 @@ class DecodedOnDemand(Sequence[Any]):
         return (self[i] for i in range(len(self)))
 
 
+_JSON_IN = json.JSONDecoder()
+
+
 @dataclass(frozen=True)
 class Batch:
     """A page of the log: the view's position before it, the stored notifications and the
@@ -103,6 +107,11 @@ class Batch:
         """The transcodings by name when each stored state is plain JSON of the application's
         JSON transcoder (a view may then read it without decoding the event); else None."""
         return getattr(self.events, "json_transcodings", None)
+
+    def stored_json(self, index: int) -> Any:
+        """The parsed JSON of the `index`th notification's stored state (read it only when
+        `json_transcodings` says the states are plain JSON)."""
+        return _JSON_IN.decode(bytes(self.notifications[index].state).decode("utf-8"))
 
     def of(self, *classes: type[Any]) -> Iterator[tuple[Notification, Any]]:
         """Each notification whose event is an instance of `classes`, with that event, in log

@@ -23,7 +23,6 @@ from projections.documents import fold, fold_stored
 
 # Built once: json.dumps with options builds an encoder per call (same bytes either way).
 _JSON = json.JSONEncoder(ensure_ascii=False)
-_JSON_IN = json.JSONDecoder()
 _SHOWN = (VideoSystem.Event, Unit.Registered, Unit.AgentAuthorised)
 _INDEXED = (
     "filing_number",
@@ -89,7 +88,7 @@ class StatusView(ViewRecorder):
                         cls=cls,
                         originator_id=system_id,
                         originator_version=notification.originator_version,
-                        state=_JSON_IN.decode(bytes(notification.state).decode("utf-8")),
+                        state=batch.stored_json(index),
                         names=names,
                     )
                 if doc is None:

@@ -20,7 +20,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from api.runtime import eventsourcing_env
 from api.settings import Settings
+from ledger.application import Ledger
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +88,18 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings for one test: its own database, and its own data directory (where the service
     keeps a generated signing key), never the checkout's `var/`."""
     return Settings(database_url=database_url, read_wait_seconds=10, data_dir=tmp_path / "var")
+
+
+def open_ledger(database_url: str) -> Ledger:
+    """The ledger on `database_url`, configured as the service configures it."""
+    return Ledger(env=eventsourcing_env(database_url, Settings(database_url=database_url)))
+
+
+@pytest.fixture
+def postgres_ledger(database_url: str) -> Iterator[Ledger]:
+    """A ledger on this test's own database, closed afterwards."""
+    ledger = open_ledger(database_url)
+    try:
+        yield ledger
+    finally:
+        ledger.close()

@@ -3,31 +3,22 @@ its own truth (ledger/group_commit.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from api.runtime import eventsourcing_env
-from api.settings import Settings
 from ledger.application import Ledger, Outcome, RequestKey
 from ledger.errors import ValidationFailed
 from ledger.systems import VideoSystem
+from tests.conftest import open_ledger
 from tests.unit.factories import NANAN, TODAY, device, file_online, system_fields, unit_with_owner
 
 
-def _ledger(url: str) -> Ledger:
-    return Ledger(env=eventsourcing_env(url, Settings(database_url=url)))
-
-
 @pytest.fixture
-def app(database_url: str) -> Iterator[Ledger]:
-    ledger = _ledger(database_url)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
+def app(postgres_ledger: Ledger) -> Ledger:
+    return postgres_ledger
 
 
 def _numbers(app: Ledger) -> list[str]:
@@ -71,7 +62,7 @@ def test_two_processes_filing_in_one_division_never_share_or_skip_a_number(
     app: Ledger, database_url: str
 ) -> None:
     uscc, owner = unit_with_owner(app)
-    other = _ledger(database_url)  # another API process: its own committer and cache
+    other = open_ledger(database_url)  # another API process: its own committer and cache
     try:
         ledgers = [app, other]
         systems = _together(40, lambda n: file_online(ledgers[n % 2], owner, uscc, name=f"系统{n}"))
@@ -127,7 +118,7 @@ def test_a_filing_that_fails_while_batched_is_answered_and_leaves_no_gap(
 
 
 def test_a_closed_ledger_still_files_one_at_a_time(database_url: str) -> None:
-    ledger = _ledger(database_url)
+    ledger = open_ledger(database_url)
     uscc, owner = unit_with_owner(ledger)
     ledger.filings.close()
     try:

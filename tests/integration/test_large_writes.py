@@ -4,23 +4,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from api.runtime import eventsourcing_env
-from api.settings import Settings
 from bench.logs import build_log
 from ledger.application import Ledger
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Ledger]:
-    ledger = Ledger(env=eventsourcing_env(database_url, Settings(database_url=database_url)))
-    try:
-        yield ledger
-    finally:
-        ledger.close()
+def app(postgres_ledger: Ledger) -> Ledger:
+    return postgres_ledger
 
 
 def _finishes(work: Callable[[], object], seconds: float = 90.0) -> bool:

@@ -4,28 +4,22 @@ officers racing to write to one system through separate connections."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from api.runtime import eventsourcing_env
-from api.settings import Settings
 from ledger.accounts import Account
 from ledger.application import Ledger
 from ledger.systems import VideoSystem
+from tests.conftest import open_ledger
 from tests.unit.factories import TODAY, officer
 from tests.unit.test_ledger_police import *  # noqa: F403 - re-run every scenario here
 from tests.unit.test_ledger_police import DUE
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Ledger]:
-    ledger = Ledger(env=eventsourcing_env(database_url, Settings(database_url=database_url)))
-    try:
-        yield ledger
-    finally:
-        ledger.close()
+def app(postgres_ledger: Ledger) -> Ledger:
+    return postgres_ledger
 
 
 def test_officers_racing_on_one_system_lose_none_of_their_orders_and_inspections(
@@ -33,8 +27,7 @@ def test_officers_racing_on_one_system_lose_none_of_their_orders_and_inspections
 ) -> None:
     system, _owner = filed
     writers = 6
-    settings = Settings(database_url=database_url)
-    ledgers = [Ledger(env=eventsourcing_env(database_url, settings)) for _ in range(writers)]
+    ledgers = [open_ledger(database_url) for _ in range(writers)]
     officers = [officer(app) for _ in range(writers)]
     start = threading.Barrier(writers)
 
