@@ -26,20 +26,34 @@ _OPEN_KIND = (
     "CASE WHEN d.due_on >= %(as_of)s THEN 'due_soon'"
     " WHEN d.kind = 'registration' THEN 'unfiled' ELSE 'correction_overdue' END"
 )
+_LATE_KIND = "CASE d.kind WHEN 'registration' THEN 'filed_late' ELSE 'change_late' END"
+_LATE = ("filed_late", "change_late")
+_OPEN = ("unfiled", "correction_overdue", "due_soon")
+# (the list kind of a row, the kinds it can be, its condition)
 _SLICES = (
     # met late, by the day asked about
-    "SELECT d.*, CASE d.kind WHEN 'registration' THEN 'filed_late' ELSE 'change_late' END"
-    " AS list_kind FROM {duties} d WHERE {scope} AND d.met_on > d.due_on"
-    " AND d.met_on <= %(as_of)s AND d.kind <> 'correction'",
+    (_LATE_KIND, _LATE, "d.met_on > d.due_on AND d.met_on <= %(as_of)s AND d.kind <> 'correction'"),
     # open now
-    "SELECT d.*, " + _OPEN_KIND + " AS list_kind FROM {duties} d WHERE {scope}"
-    " AND d.met_on IS NULL AND d.known_on <= %(as_of)s"
-    " AND d.due_on <= %(as_of)s + %(soon)s",
+    (
+        _OPEN_KIND,
+        _OPEN,
+        "d.met_on IS NULL AND d.known_on <= %(as_of)s AND d.due_on <= %(as_of)s + %(soon)s",
+    ),
     # open on a past day, met since
-    "SELECT d.*, " + _OPEN_KIND + " AS list_kind FROM {duties} d WHERE {scope}"
-    " AND d.met_on > %(as_of)s AND d.known_on <= %(as_of)s"
-    " AND d.due_on <= %(as_of)s + %(soon)s",
+    (
+        _OPEN_KIND,
+        _OPEN,
+        "d.met_on > %(as_of)s AND d.known_on <= %(as_of)s AND d.due_on <= %(as_of)s + %(soon)s",
+    ),
 )
+# What a list of one kind adds, in terms an index can use (the slices' order is by due_on).
+_KIND_CONDITION = {
+    "filed_late": "d.kind = 'registration'",
+    "change_late": "d.kind = 'change'",
+    "unfiled": "d.kind = 'registration' AND d.due_on < %(as_of)s",
+    "correction_overdue": "d.kind = 'correction' AND d.due_on < %(as_of)s",
+    "due_soon": "d.due_on >= %(as_of)s",
+}
 
 
 def overdue_items(
@@ -65,17 +79,21 @@ def overdue_items(
     if after:
         scope.append("(d.due_on, d.duty_id) > (%(after_due)s, %(after_id)s)")
         params["after_due"], params["after_id"] = after
-    outer = ""
-    if kind:
-        outer = " WHERE k.list_kind = %(kind)s"
-        params["kind"] = kind
+    # Each slice is limited on its own, in its index's order: the page is among the first
+    # `limit` rows of each (a plan that sorted every late duty of a district of 100,000
+    # systems took 190 ms; these take a few). A list of one kind reads only the slices that
+    # hold it, with a condition the index can use.
+    extra = [_KIND_CONDITION[kind]] if kind else []
     union = " UNION ALL ".join(
-        "(" + part.replace("{scope}", " AND ".join(scope)) + " ORDER BY d.due_on, d.duty_id)"
-        for part in _SLICES
+        f"(SELECT d.*, {list_kind} AS list_kind FROM {{duties}} d WHERE "
+        + " AND ".join([*scope, condition, *extra])
+        + " ORDER BY d.due_on, d.duty_id LIMIT %(limit)s)"
+        for list_kind, kinds, condition in _SLICES
+        if kind is None or kind in kinds
     )
     query = SQL(
         "SELECT k.*, s.filing_number, s.unit_uscc, s.name, s.place_category, s.status"
-        " FROM (SELECT * FROM (" + union + ") k" + outer +
+        " FROM (SELECT * FROM (" + union + ") k"
         " ORDER BY k.due_on, k.duty_id LIMIT %(limit)s) k"
         " JOIN {systems} s USING (system_id) ORDER BY k.due_on, k.duty_id"
     ).format(duties=_DUTIES, systems=_SYSTEMS)

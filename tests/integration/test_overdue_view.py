@@ -143,3 +143,42 @@ def test_lists_filter_by_division(runtime: Runtime) -> None:
     assert (str(ours), "filed_late") in found
     assert (str(theirs), "filed_late") not in found
     assert {k[0] for k in listed(runtime, date(2025, 9, 1))} == {str(ours), str(theirs)}
+
+
+def _pages(rt: Runtime, as_of: date, kind: str | None, limit: int) -> list[tuple[str, str]]:
+    """Every item of the lists, read page by page with the cursor."""
+    found: list[tuple[str, str]] = []
+    after = None
+    while True:
+        items, after = overdue_items(
+            rt.reads, as_of=as_of, rules=rt.rules, division_prefix=None, division_code=NANAN,
+            kind=kind, after=after, limit=limit,
+        )
+        found += [(item["system_id"], item["kind"]) for item in items]
+        if after is None:
+            return found
+
+
+def test_each_kind_paged_is_the_whole_list_of_that_kind(runtime: Runtime) -> None:
+    # Every kind at once, several of each: the lists read each slice of the duties limited
+    # on its own, so a page of one kind must still hold what the whole list holds.
+    district = District(runtime)
+    for n in range(3):
+        district.file(date(2025, 6, 10 + n), filed_on=date(2025, 8, 1 + n))  # filed late
+        changed = district.file(date(2025, 6, 1), filed_on=date(2025, 6, 20))
+        district.change(changed, effective_on=date(2025, 7, 1 + n), filed_on=date(2025, 8, 20))
+        ordered = district.file(date(2025, 6, 1), filed_on=date(2025, 6, 20))
+        district.order(ordered, ordered_on=date(2025, 8, 1), due_on=date(2025, 8, 10 + n))
+        soon = district.file(date(2025, 6, 1), filed_on=date(2025, 6, 20))
+        district.order(soon, ordered_on=date(2025, 8, 1), due_on=date(2025, 9, 3 + n))
+        district.discover(date(2025, 5, 1 + n), discovered_on=date(2025, 7, 1))  # unfiled
+    as_of = date(2025, 9, 1)
+    everything = listed(runtime, as_of)
+    kinds = {kind for _, kind in everything}
+    assert kinds == {"filed_late", "change_late", "unfiled", "correction_overdue", "due_soon"}
+    assert _pages(runtime, as_of, None, 2) == _pages(runtime, as_of, None, 500)
+    for kind in kinds:
+        whole = [key for key in _pages(runtime, as_of, None, 500) if key[1] == kind]
+        assert len(whole) == 3
+        assert _pages(runtime, as_of, kind, 1) == whole
+        assert _pages(runtime, as_of, kind, 2) == whole
