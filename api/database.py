@@ -114,6 +114,25 @@ def protect_event_tables(ledger: Ledger) -> None:
                 )
 
 
+def analyze_if_never_analyzed(ledger: Ledger) -> list[str]:
+    """ANALYZEs each event table that PostgreSQL has no statistics for (a bulk-loaded log on a
+    server without autovacuum): without them the planner guessed a hundred thousand events per
+    aggregate and read one system's events with a parallel scan and JIT, 25-40 ms instead of
+    a fraction of one. Returns the tables it analyzed."""
+    analyzed = []
+    with ledger_datastore(ledger).transaction(commit=True) as curs:
+        for table in event_tables(ledger):
+            curs.execute(
+                "SELECT c.reltuples < 0 AS never FROM pg_class c WHERE c.oid = to_regclass(%s)",
+                (table,),
+            )
+            row = curs.fetchone()
+            if row is not None and row["never"]:
+                curs.execute(SQL("ANALYZE {t}").format(t=Identifier(table)))
+                analyzed.append(table)
+    return analyzed
+
+
 def grant_statements(ledger: Ledger, role: str) -> list[Composed]:
     """What the application's role needs on the event tables, and nothing more."""
     r = Identifier(role)

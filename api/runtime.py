@@ -15,7 +15,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
-from api.database import protect_event_tables
+from api.database import analyze_if_never_analyzed, protect_event_tables
 from api.embedded import start_embedded_postgres, stop_embedded_postgres
 from api.keys import load_cipher, view_configuration
 from api.settings import Settings
@@ -216,6 +216,7 @@ def _open(settings: Settings, url: str) -> Runtime:
     configured = rules_text(settings.rules)
     ledger = Ledger(env=env, rules=_rules(configured), cipher=load_cipher(settings))
     protect_event_tables(ledger)
+    analyze_if_never_analyzed(ledger)
     factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))
     reads = factory.datastore
     runtime = Runtime(

@@ -314,6 +314,10 @@ def main() -> None:
     for worker in workers:
         worker.start()
     _follow(workers, reports, sizes)
+    # A bulk load leaves no statistics where autovacuum is off (as on this machine's server):
+    # the planner would then read one system's events with a parallel scan.
+    with psycopg.connect(args.database, autocommit=True) as conn:
+        conn.execute("ANALYZE ledger_events")
 
 
 def _follow(workers: list[Any], reports: Any, sizes: dict[str, int]) -> None:
