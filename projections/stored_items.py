@@ -26,11 +26,16 @@ from ledger.systems import VideoSystem
 from projections.documents import Unusual, stored_device
 from projections.event_items import _NOT_DATA, TYPES, event_actor, jsonable, masked
 
+# The event classes read from their stored JSON, each with the member that holds the fields it
+# files ("" for the police's events and a cancellation, which file none).
 _FAST_EVENTS: dict[type[Any], str] = {
     VideoSystem.Filed: "filing",
     VideoSystem.DiscoveredFiled: "filing",
     VideoSystem.Discovered: "facts",
     VideoSystem.Changed: "changes",
+    VideoSystem.Inspected: "",
+    VideoSystem.CorrectionOrdered: "",
+    VideoSystem.Cancelled: "",
 }
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 # Set by the mapper from the notification, or taken off the state by it: never event data.
@@ -114,7 +119,7 @@ def _describe(
     if type(channel) is not str:
         raise Unusual("channel")
     data = {k: masked(_jsonable(v, names), k) for k, v in state.items() if k not in _NOT_STATE}
-    values = _jsonable(state[what], names)
+    values = _jsonable(state[what], names) if what else {}
     if type(values) is not dict:
         raise Unusual(what)
     diff: dict[str, Any] | None = None
