@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 from uuid import UUID
 
-import pytest
 from psycopg.sql import SQL
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.runtime import Runtime
 from ledger import codes
 from ledger.accounts import Account, Credential
 from ledger.idempotency import IdempotencyRecord
@@ -43,14 +40,6 @@ BOOKKEEPING_TOPICS = tuple(
     )
 )
 
-
-@pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = open_runtime(settings, projections=True)
-    try:
-        yield rt
-    finally:
-        rt.close()
 
 
 @dataclass

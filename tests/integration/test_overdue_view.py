@@ -6,25 +6,12 @@ so the lists are computed exactly as they would have been on those days.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import pytest
-
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.runtime import Runtime
 from projections.overdue import overdue_items
 from tests.integration.districts import NANAN, SHAPINGBA, District
-
-
-@pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = open_runtime(settings, projections=True)
-    try:
-        yield rt
-    finally:
-        rt.close()
 
 
 def listed(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any, cast
 
 import pytest
 from psycopg.sql import SQL
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
 from projections.base import Batch
@@ -25,14 +23,6 @@ def _uscc(n: int) -> str:
     body = f"91500108MA{n:07d}"
     return body + codes.uscc_check_char(body)
 
-
-@pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = open_runtime(settings, projections=True)
-    try:
-        yield rt
-    finally:
-        rt.close()
 
 
 def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
