@@ -78,13 +78,12 @@ def load_signer(settings: Settings) -> Signer:
         return Signer(_from_text(value.encode(), "LEDGER_SIGNING_KEY"))
     path = settings.data_dir / GENERATED_KEY_FILE
     signer = Signer(_generated(path))
-    if not structlog.is_configured():
-        logs.configure(settings.log_level)
-    logs.log.warning(
+    _warn_generated(
+        settings,
         "generated_signing_key_in_use",
-        detail="LEDGER_SIGNING_KEY is unset: checkpoints are signed with a generated key",
-        path=str(path),
-        key_id=signer.key_id,
+        "LEDGER_SIGNING_KEY is unset: checkpoints are signed with a generated key",
+        path,
+        signer.key_id,
     )
     return signer
 
@@ -137,12 +136,18 @@ def load_cipher(settings: Settings) -> FieldCipher:
     path = settings.data_dir / GENERATED_ENCRYPTION_KEY_FILE
     secret = generated_secret(path, lambda: base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
     cipher = FieldCipher(_cipher_keys(secret.decode(), str(path)))
-    if not structlog.is_configured():
-        logs.configure(settings.log_level)
-    logs.log.warning(
+    _warn_generated(
+        settings,
         "generated_encryption_key_in_use",
-        detail="LEDGER_ENCRYPTION_KEY is unset: personal numbers are sealed with a generated key",
-        path=str(path),
-        key_id=cipher.current,
+        "LEDGER_ENCRYPTION_KEY is unset: personal numbers are sealed with a generated key",
+        path,
+        cipher.current,
     )
     return cipher
+
+
+def _warn_generated(settings: Settings, event: str, detail: str, path: Path, key_id: str) -> None:
+    """Says, once per start, that a key was generated rather than configured (and where)."""
+    if not structlog.is_configured():
+        logs.configure(settings.log_level)
+    logs.log.warning(event, detail=detail, path=str(path), key_id=key_id)

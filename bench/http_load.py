@@ -91,20 +91,21 @@ class Server:
             time.sleep(0.3)
         raise RuntimeError("server not ready")
 
+    def _processes(self) -> list[psutil.Process]:
+        """The server process and its children (its workers), PostgreSQL's not."""
+        root = psutil.Process(self.process.pid)
+        return [p for p in [root, *root.children(recursive=True)] if "postgres" not in p.name()]
+
     def rss(self) -> int:
         try:
-            root = psutil.Process(self.process.pid)
-            return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]
-                       if "postgres" not in p.name())
+            return sum(p.memory_info().rss for p in self._processes())
         except psutil.Error:
             return 0
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of the server's processes so far (PostgreSQL's not)."""
         try:
-            root = psutil.Process(self.process.pid)
-            processes = [root, *root.children(recursive=True)]
-            return sum(sum(p.cpu_times()[:2]) for p in processes if "postgres" not in p.name())
+            return sum(sum(p.cpu_times()[:2]) for p in self._processes())
         except psutil.Error:
             return 0.0
 

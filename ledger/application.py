@@ -28,9 +28,6 @@ from ledger.unit_commands import UnitCommands
 
 __all__ = ["MAX_SEQUENCE_ATTEMPTS", "Ledger", "Outcome", "RequestKey"]
 
-# The event store writes in psycopg's pipeline mode, which can hang on a large write.
-install_pipeline_flush()
-
 
 class Ledger(UnitCommands, SystemCommands, PoliceCommands):
     """The filing ledger. Its events live in the `ledger_events` table."""
@@ -55,8 +52,12 @@ class Ledger(UnitCommands, SystemCommands, PoliceCommands):
         # Seals personal numbers before they are stored. Without one (tests, in-memory
         # ledgers) a random key lives in memory only: nothing is ever stored in clear.
         self.cipher = cipher or FieldCipher.ephemeral()
-        # Concurrent filings share transactions (ledger/group_commit.py).
         datastore = getattr(self.recorder, "datastore", None)  # PostgreSQL's; none in memory
+        if datastore is not None:
+            # The event store writes in psycopg's pipeline mode, which can hang on a large
+            # write (ledger/pg_store.py); installing the fix again changes nothing.
+            install_pipeline_flush()
+        # Concurrent filings share transactions (ledger/group_commit.py).
         self.filings = GroupCommitter(
             save=self.save,
             sequence=lambda d, y: self._sequence(d, y),

@@ -84,7 +84,7 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._closed = False
         # Transactions saved, filings in them, and batches refused by the store's keys
-        # (another process took the same numbers first): for tests and metrics.
+        # (another process took the same numbers first); the tests read them.
         self.batches = 0
         self.batched = 0
         self.conflicts = 0

@@ -94,6 +94,7 @@ def advisory_locks(
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock_all()")
+            conn.execute("RESET lock_timeout")  # the connection goes back to the pool
 
 
 def sequence_lock_key(division_code: str, year: int) -> int:

@@ -225,14 +225,7 @@ class _Walk:
         return None if found is None else int(found)
 
     def _unlinked_event(self, event: TupleRow) -> None:
-        position = event[0]
-        linked = self._linked_at(event[1], event[2])
-        if linked is not None:
-            self.result.fail(
-                position, "reordered", f"the event linked at position {linked} sits here"
-            )
-        else:
-            self.result.fail(position, "inserted", "an event the chain never linked")
+        self._misplaced(event, "inserted", "an event the chain never linked")
 
     def _lost_event(self, link: TupleRow) -> None:
         position = link[0]
@@ -248,6 +241,11 @@ class _Walk:
             self.result.fail(position, "missing", "the event linked here is gone")
 
     def _identity_changed(self, event: TupleRow) -> None:
+        self._misplaced(event, "changed", "its aggregate id or version was changed")
+
+    def _misplaced(self, event: TupleRow, kind: str, detail: str) -> None:
+        """An event not linked at its position: `reordered` when the chain linked it at
+        another, else `kind`."""
         position = event[0]
         linked = self._linked_at(event[1], event[2])
         if linked is not None:
@@ -255,4 +253,4 @@ class _Walk:
                 position, "reordered", f"the event linked at position {linked} sits here"
             )
         else:
-            self.result.fail(position, "changed", "its aggregate id or version was changed")
+            self.result.fail(position, kind, detail)
