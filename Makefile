@@ -33,7 +33,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/psvs-ledger serve
 
-test: $(STAMP)
+# The OpenID provider the identity tests run (tests/oidc_provider), installed from its lock file.
+OIDC_PROVIDER := tests/oidc_provider/node_modules/.installed
+$(OIDC_PROVIDER): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	npm ci --no-audit --no-fund --prefix tests/oidc_provider
+	touch $@
+
+test: $(STAMP) $(OIDC_PROVIDER)
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 # Each fault test starts its own servers on its own embedded PostgreSQL, one at a time.

@@ -20,9 +20,12 @@ from api.problems import Problem, problem_response
 from api.routes import accounts, audit, bench, feed, overdue, police, systems
 from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
+from api.routes import oidc as oidc_routes
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from api.sheet_uploads import sheet_errors
+from api.throttle import Throttle
+from api.web.sessions import SessionStore
 from ledger import codes
 from ledger.accounts import Account
 from ledger.errors import LedgerError
@@ -97,7 +100,6 @@ def _account_semantics(request: Request, body: Any) -> list[FieldError]:
         body,
         {
             "phone": codes.phone_error,
-            "uscc": codes.uscc_error,
             "id_number": lambda value: codes.id_card_error(value, today=today()),
         },
     )
@@ -139,6 +141,17 @@ def create_app(
         rt = runtime or open_runtime(settings, projections=projections)
         app.state.runtime = rt
         app.state.authenticator = Authenticator(rt.ledger)
+        app.state.throttle = Throttle(
+            rt.reads,
+            limit=settings.auth_failure_limit,
+            window_seconds=settings.auth_failure_window_seconds,
+        )
+        app.state.authenticator.throttle = app.state.throttle  # bearer-token failures too
+        app.state.officer_session_store = SessionStore(
+            rt.reads,
+            idle_minutes=settings.officer_idle_minutes,
+            session_hours=settings.officer_session_hours,
+        )
         if settings.bench_routes:
             bench.create_bench_table(rt)
         if owned:
@@ -168,6 +181,7 @@ def create_app(
         },
     )
     app.include_router(accounts.router)
+    app.include_router(oidc_routes.router)  # POST /v1/accounts/oidc
     # Before systems: /v1/systems/export is not a system id.
     app.include_router(export_routes.router)
     app.include_router(systems.router)

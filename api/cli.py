@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from api import cli_projections
+from api.cli_accounts import add_account_commands
 from api.cli_export import add_export_commands
 from api.settings import Settings
 
@@ -40,36 +41,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=5,
     )
     return 0
-
-
-def _accounts_create(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import date
-
-    from api.auth import new_token
-    from api.runtime import open_runtime
-    from ledger.errors import ValidationFailed
-    from ledger.values import Role
-
-    runtime = open_runtime(settings, projections=False)
-    try:
-        token, digest = new_token()
-        try:
-            account = runtime.ledger.open_account(
-                token_sha256=digest,
-                role=Role(args.role),
-                name=args.name,
-                division_code=args.division or None,
-                today=date.today(),
-            )
-        except ValidationFailed as error:
-            for e in error.errors:
-                print(f"error: {e.loc[-1]}: {e.msg}", file=sys.stderr)
-            return 2
-        print(f"account {account.id} ({args.role}{' ' + args.division if args.division else ''})")
-        print(token)
-        return 0
-    finally:
-        runtime.close()
 
 
 def _projections_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,13 +148,7 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
 
-    accounts = commands.add_parser("accounts", help="police-side accounts")
-    account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
-    create = account_commands.add_parser("create", help="create an account; prints its token")
-    create.add_argument("--role", required=True, choices=["officer", "auditor", "admin"])
-    create.add_argument("--division", help="an officer's district code or an auditor's prefix")
-    create.add_argument("--name", required=True)
-    create.set_defaults(handler=_accounts_create)
+    add_account_commands(commands)
 
     projections = commands.add_parser("projections", help="the views built from the log")
     projection_commands = projections.add_subparsers(dest="projections_command", required=True)

@@ -27,8 +27,8 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     )
     from api.routes.exports import MAX_EXPORT_ROWS, TooMany, all_overdue, all_systems
     from api.runtime import open_runtime
+    from ledger.access import Reach
     from ledger.codes import division_code_error
-    from projections.status import ListScope
 
     if (problem := division_code_error(args.division)) is not None:
         print(f"error: --division {args.division}: {problem}", file=sys.stderr)
@@ -58,7 +58,7 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
         else:
             items = all_systems(
                 runtime,
-                scope=ListScope(division_prefix=args.division),
+                reach=Reach.division(args.division or ""),
                 filters={},
                 today=today,
             )

@@ -75,6 +75,7 @@ class Context:
             name=unit.name,
             phone=unit.fields["contact_phone"],
             uscc=unit.uscc,
+            bound_by="operator",
             today=self.today,
         )
         self.ledger.register_unit(caller=account, fields=unit.fields, today=self.today)

@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
 
-from api.auth import Authenticator
+from api.auth import Authenticator, client_address
 from api.problems import Problem
 from api.runtime import Runtime
 from ledger.accounts import Account
@@ -29,13 +29,17 @@ async def runtime(request: Request) -> Runtime:
 
 
 async def caller(request: Request) -> Account:
-    """The account behind the bearer token; only a token not seen in the last half minute
-    is looked up in the ledger, and that in the thread pool."""
+    """The account behind the bearer token; only a token not seen in the last half second
+    is looked up in the ledger, and that in the thread pool. The request's log line names the
+    account and its role (never the token)."""
     authenticator: Authenticator = request.app.state.authenticator
     digest, account = authenticator.cached(request)
-    if account is not None:
-        return account
-    return await run_in_threadpool(authenticator.look_up, digest)
+    if account is None:
+        account = await run_in_threadpool(authenticator.look_up, digest, client_address(request))
+    request.state.account_id = str(account.id)
+    request.state.role = str(account.role)
+    request.state.token_sha256 = digest
+    return account
 
 
 def today() -> date:

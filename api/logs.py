@@ -1,4 +1,13 @@
-"""structlog set-up: JSON lines off a terminal, a request id per request, no personal numbers."""
+"""structlog set-up: JSON lines off a terminal, a request id per request, no personal numbers.
+
+Every request gets one `request` line: its method, route, status, `duration_ms`, the client's
+address (`client`) and, once it is known, who made it (`account_id`, `role`: set on
+`request.state` by the bearer-token dependency and by the officer pages' `officer()`).
+`security_event` logs what a security review asks for (sign-ins, their failures, throttling,
+sign-outs, sessions that end) as the same JSON lines with `"security": true`, whatever
+`LEDGER_LOG_LEVEL` says (at least `info`). Neither ever carries a token; the `scrub` processor
+removes ID-card and phone numbers from every line.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +59,25 @@ def configure(level: str = "info") -> None:
 
 
 log = structlog.get_logger("psvs_ledger")
+# Security events are emitted at `info` and above whatever the configured level: an operator who
+# quiets the log to warnings still keeps the record of who signed in. Same processors and stream.
+_security_log = structlog.wrap_logger(
+    None,
+    wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    logger_factory_args=("psvs_ledger.security",),
+)
+# Refusals and throttling are warnings; successful sign-ins, sign-outs and endings are info.
+_SECURITY_WARNINGS = frozenset(
+    {"auth_failure", "auth_throttled", "sign_in_refused", "bearer_token_refused"}
+)
+
+
+def security_event(event: str, **fields: Any) -> None:
+    """One security log line (`"security": true`). Never pass a token or a personal number."""
+    if event in _SECURITY_WARNINGS:
+        _security_log.warning(event, security=True, **fields)
+    else:
+        _security_log.info(event, security=True, **fields)
 
 
 _REQUEST_ID = re.compile(r"[\w.-]{1,64}")
@@ -90,9 +118,23 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.observe(scope["method"], route, status, time.perf_counter() - started)
-            log.info("request", method=scope["method"], route=route, status=status)
+            self.observe(scope["method"], route, status, seconds)
+            state = scope.get("state")
+            state = state if isinstance(state, dict) else {}
+            account_id, role = state.get("account_id"), state.get("role")
+            client = scope.get("client")
+            log.info(
+                "request",
+                method=scope["method"],
+                route=route,
+                status=status,
+                duration_ms=round(seconds * 1000, 1),
+                client=client[0] if client else None,
+                account_id=str(account_id) if account_id is not None else None,
+                role=str(role) if role is not None else None,
+            )
 
 
 def log_unexpected(request: Request, error: BaseException) -> None:

@@ -134,6 +134,7 @@ def unit_public(unit: Unit, caller: Account) -> dict[str, Any]:
         "contact_phone": phone,
         "channel": str(unit.channel),
         "agent_count": len(unit.agents),
+        "verification": str(unit.verification),
         "registered_at": unit.created_on.isoformat(),
     }
 

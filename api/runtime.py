@@ -215,6 +215,8 @@ def _open(settings: Settings, url: str) -> Runtime:
     env = eventsourcing_env(url, settings)
     configured = rules_text(settings.rules)
     ledger = Ledger(env=env, rules=_rules(configured), cipher=load_cipher(settings))
+    ledger.token_police_days = settings.police_token_days
+    ledger.token_unit_days = settings.unit_token_days
     protect_event_tables(ledger)
     analyze_if_never_analyzed(ledger)
     factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))

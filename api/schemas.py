@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from ledger.values import DeviceType, UnitType
 
@@ -47,17 +47,83 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_SELF_SIGNUP = (
+    "self-signup opens person accounts only: a unit's legal-person account is opened by an"
+    " officer of its district (POST /v1/units/{uscc}/legal-person-accounts) or from the"
+    " configured OpenID provider (POST /v1/accounts/oidc)"
+)
+
+
 class AccountCreate(Strict):
-    kind: Literal["person", "legal_person"]
+    """A person's account (an agent-to-be). It acts for no unit until it is recorded as one's
+    agent; a claimed USCC is refused, never trusted."""
+
+    kind: Literal["person"] = Field(description="`person`; " + _SELF_SIGNUP)
     name: str = Text
     phone: str = Field(min_length=1, max_length=32)
     id_number: str | None = Field(default=None, max_length=32)
-    uscc: str | None = Field(default=None, max_length=32)
+    uscc: None = Field(default=None, description="refused: " + _SELF_SIGNUP)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _person_only(cls, value: Any) -> Any:
+        if value != "person":
+            raise ValueError(_SELF_SIGNUP)
+        return value
+
+    @field_validator("uscc", mode="before")
+    @classmethod
+    def _no_uscc(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(_SELF_SIGNUP)
+        return value
 
 
 class AccountCreated(BaseModel):
     account_id: UUID
     token: str
+    expires_at: datetime | None = None
+
+
+class LegalPersonAccountCreate(Strict):
+    """What the officer at the window checked: the legal person's name and phone, and the
+    business licence they saw (uploaded by the officer)."""
+
+    name: str = Text
+    phone: str = Field(min_length=1, max_length=32)
+    business_licence_id: UUID
+
+
+class AccountMe(BaseModel):
+    account_id: UUID
+    role: str
+    name: str
+    division_code: str | None
+    uscc: str | None = Field(description="a legal-person account's bound unit")
+    agent_of: list[str] = Field(description="the units this account is a recorded agent of")
+    disabled: bool
+    token_expires_at: datetime | None
+
+
+class VerificationDecision(Strict):
+    decision: Literal["confirmed", "rejected"]
+    note: str = Field(default="", max_length=2000)
+
+
+class AgentRemove(Strict):
+    reason: str = Field(default="", max_length=2000)
+
+
+class UnitListItem(BaseModel):
+    uscc: str
+    name: str
+    division_code: str
+    verification: str
+    registered_at: datetime
+
+
+class UnitList(BaseModel):
+    items: list[UnitListItem]
 
 
 class AttachmentPublic(BaseModel):
@@ -99,6 +165,10 @@ class UnitPublic(BaseModel):
     contact_phone: str
     channel: str
     agent_count: int
+    verification: str = Field(
+        description="`pending` until an officer of the district or the unit's legal-person"
+        " account confirms a registration made by an agent; `confirmed`; `rejected`"
+    )
 
 
 class DeviceIn(Strict):
@@ -295,3 +365,10 @@ class HistoryItem(BaseModel):
 
 class HistoryPage(BaseModel):
     items: list[HistoryItem]
+
+
+class MoveRequest(Strict):
+    """An officer's move of a system to another district (a unit's change cannot move it)."""
+
+    division_code: str = Field(min_length=1, max_length=12)
+    reason: str = LongText

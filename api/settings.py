@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,4 +66,54 @@ class Settings(BaseSettings):
         description="AES-256 keys that seal ID-card and phone numbers in the log: base64 of 32"
         " bytes, several separated by commas (the first seals, all open), or the path of a"
         " file holding them; unset = <data_dir>/encryption.key, generated (mode 0600)",
+    )
+    police_token_days: int = Field(
+        default=90, ge=1, description="an officer's, auditor's or admin's token lives this long"
+    )
+    unit_token_days: int = Field(
+        default=365, ge=1, description="a person's or legal person's token lives this long"
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="the OpenID provider whose ID tokens bind legal-person accounts (its `iss`,"
+        " exactly; https, or http on a loopback address); unset = POST /v1/accounts/oidc is off",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="this service's client id at the provider (the tokens' `aud`)"
+    )
+    oidc_uscc_claim: str = Field(
+        default="uscc", min_length=1, description="the ID token claim carrying the unit's USCC"
+    )
+    oidc_name_claim: str = Field(
+        default="name", min_length=1, description="the ID token claim carrying the unit's name"
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer is None:
+            return self
+        url = urlsplit(self.oidc_issuer)
+        loopback = url.hostname in {"127.0.0.1", "::1", "localhost"}
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError("LEDGER_OIDC_ISSUER must be an https URL (http only on loopback)")
+        if url.query or url.fragment:
+            raise ValueError("LEDGER_OIDC_ISSUER may not have a query or a fragment")
+        if not self.oidc_client_id:
+            raise ValueError("LEDGER_OIDC_CLIENT_ID is required with LEDGER_OIDC_ISSUER")
+        return self
+
+    officer_idle_minutes: int = Field(
+        default=30, ge=1, description="an officer page session idle this long ends ('idle')"
+    )
+    officer_session_hours: int = Field(
+        default=8, ge=1, description="an officer page session this old ends ('expired')"
+    )
+    auth_failure_limit: int = Field(
+        default=5,
+        ge=1,
+        description="failed sign-ins (unknown tokens) per client address or account in the"
+        " window, after which sign-ins are refused with 429 until the oldest leaves it",
+    )
+    auth_failure_window_seconds: int = Field(
+        default=900, ge=1, description="the window failed sign-ins are counted in"
     )

@@ -52,8 +52,7 @@ def describe(result: Verification, signer: Signer) -> list[str]:
     ]
     if not result.verified:
         lines.append(
-            f"first bad position {result.first_bad_position}: {result.problem}"
-            f" ({result.detail})"
+            f"first bad position {result.first_bad_position}: {result.problem} ({result.detail})"
         )
     lines.append(
         f"checkpoints {marks.verified}/{marks.count} verified"

@@ -46,17 +46,23 @@ def _filing(uscc: str, n: int) -> dict[str, object]:
             "acknowledged_instructions": True}
 
 
-def _units(base: str, count: int) -> list[tuple[str, str]]:
-    """`count` legal-person accounts with their units registered: (token, uscc)."""
+def _units(base: str, count: int, officer: str) -> list[tuple[str, str]]:
+    """`count` legal-person accounts (opened by an officer of 500108 on a business licence)
+    with their units registered: (token, uscc)."""
     from ledger.codes import uscc_check_char
 
     units = []
     with httpx.Client(base_url=base, timeout=30) as http:
+        police = {"Authorization": f"Bearer {officer}"}
         for k in range(count):
             body = f"91500108MB{time.time_ns() % 10**7:07d}"
             uscc = body + uscc_check_char(body)
-            created = http.post("/v1/accounts", json={"kind": "legal_person", "name": f"单位{k}",
-                                                      "phone": "13800138000", "uscc": uscc})
+            licence = http.post("/v1/attachments", headers=police, files={
+                "file": ("licence.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
+            licence.raise_for_status()
+            created = http.post(f"/v1/units/{uscc}/legal-person-accounts", headers=police, json={
+                "name": f"单位{k}", "phone": "13800138000",
+                "business_licence_id": licence.json()["attachment_id"]})
             created.raise_for_status()
             token = created.json()["token"]
             http.post("/v1/units", headers={"Authorization": f"Bearer {token}"}, json={
@@ -72,9 +78,9 @@ def _units(base: str, count: int) -> list[tuple[str, str]]:
 def http_figures(server: http_load.Server, clients: tuple[int, ...], seconds: float,
                  label: str) -> list[Figure]:
     figures: list[Figure] = []
-    units = _units(server.base, max(clients))
     officer = server.cli("accounts", "create", "--role", "officer", "--division", "500108",
                          "--name", "压测警官").strip().splitlines()[-1]
+    units = _units(server.base, max(clients), officer)
 
     def token(k: int) -> str:
         return units[k][0]

@@ -178,10 +178,12 @@ class DistrictLoader:
             name=plan.fields["name"],
             phone=self.ledger.cipher.seal(phone, field="phone", hint=codes.mask_phone(phone)),
             uscc=plan.uscc,
+            bound_by="operator",
         )
         actor = actor_of(account, on_behalf_of=plan.uscc)
         unit = Unit.register(**plan.fields, actor=actor, channel=str(Channel.ONLINE),
-                             effective_on=day, request_digest="")
+                             effective_on=day, request_digest="",
+                             verification="confirmed")
         out += [account, _credential(account.id), unit]
         return actor
 
@@ -252,7 +254,7 @@ _EXTRA = {"paper_form_id": None, "device_sheet_id": None}
 def _credential(account_id: UUID) -> Credential:
     """A credential for a token nobody keeps: the accounts exist, nobody signs in as them."""
     token_hash = hashlib.sha256(account_id.bytes + b"bench-scale").hexdigest()
-    return Credential.issue(token_sha256=token_hash, account_id=account_id)
+    return Credential.issue(token_sha256=token_hash, account_id=account_id, expires_at=None)
 
 
 # --- processes --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger import codes
-from ledger.access import sees_division
+from ledger.access import may_see
 from ledger.accounts import Account
 from ledger.attachments import Attachment
 from ledger.crypto import FieldCipher
@@ -95,17 +95,13 @@ class LedgerBase(Application[UUID]):
     def find_unit(self, uscc: str) -> Unit | None:
         return self._find(unit_id(codes.normalise_uscc(uscc)), Unit)
 
-    def may_see_unit(self, caller: Account, unit: Unit) -> bool:
-        if caller.role.is_unit_side:
-            return unit.may_act(account_id=str(caller.id), uscc=caller.uscc)
-        return sees_division(caller, unit.division_code)
+    @staticmethod
+    def may_see_unit(caller: Account, unit: Unit) -> bool:
+        return may_see(caller, uscc=unit.uscc, division_code=unit.division_code)
 
-    def may_see_system(self, caller: Account, system: VideoSystem) -> bool:
-        if caller.role.is_unit_side:
-            uscc = system.unit_uscc
-            unit = self.find_unit(uscc) if uscc else None
-            return unit is not None and unit.may_act(account_id=str(caller.id), uscc=caller.uscc)
-        return sees_division(caller, system.division_code)
+    @staticmethod
+    def may_see_system(caller: Account, system: VideoSystem) -> bool:
+        return may_see(caller, uscc=system.unit_uscc, division_code=system.division_code)
 
     def system_for(self, caller: Account, system_id: UUID) -> VideoSystem:
         """The system as it stands now, if the caller may see it."""

@@ -201,4 +201,3 @@ def _answer(filing: Filing, run: Callable[[], Any]) -> None:
         filing.result.set_result(run())
     except Exception as error:
         filing.result.set_exception(error)
-

@@ -13,10 +13,20 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import IntegrityError
+
+from ledger import codes
 from ledger.access import actor_of
 from ledger.accounts import Account
 from ledger.base_commands import LedgerBase, Outcome, RequestKey
-from ledger.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationFailed
+from ledger.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
 from ledger.systems import VideoSystem
 from ledger.values import Actor, FieldError, Role
 
@@ -128,3 +138,40 @@ class PoliceCommands(LedgerBase):
             if outcome is not None:
                 return outcome
         raise Conflict("the system is being written by others right now; try again")
+
+    def move_system(
+        self,
+        *,
+        caller: Account,
+        system_id: UUID,
+        expected_version: int,
+        division_code: str,
+        reason: str,
+        today: date,
+    ) -> VideoSystem:
+        """An officer of the system's district moves it to another district (a unit cannot:
+        its changes never carry `division_code`). Both districts' officers see its history up
+        to the move; after it, only the new district's."""
+        system = self._police_target(caller, system_id)
+        if system.version != expected_version:
+            raise StaleVersion(f"the system is at version {system.version}, not {expected_version}")
+        errors: list[FieldError] = []
+        if (msg := codes.division_code_error(division_code)) is not None:
+            errors.append(FieldError(("body", "division_code"), msg))
+        elif division_code == system.division_code:
+            errors.append(FieldError(("body", "division_code"), "the system is already there"))
+        if errors:
+            raise ValidationFailed(errors)
+        system.move(
+            division_code=division_code,
+            reason=reason,
+            actor=actor_of(caller, on_behalf_of=system.unit_uscc),
+            effective_on=today,
+        )
+        try:
+            self.save(system)
+        except IntegrityError:
+            raise StaleVersion(
+                f"the system changed after version {expected_version}; read it again"
+            ) from None
+        return system

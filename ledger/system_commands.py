@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger import codes
-from ledger.access import actor_of, sees_division
+from ledger.access import acting_channel, actor_of, sees_division
 from ledger.accounts import Account
 from ledger.base_commands import LedgerBase, Outcome, RequestKey
 from ledger.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
@@ -55,16 +55,16 @@ class SystemCommands(LedgerBase):
     # --- writing -------------------------------------------------------------------
     def _acting_channel(self, caller: Account, *, division_code: str, uscc: str | None) -> Channel:
         """Checks the caller may act for this unit or district; returns the channel it uses."""
-        if caller.role.is_unit_side:
-            unit = self.find_unit(uscc) if uscc else None
-            if unit is None or not unit.may_act(account_id=str(caller.id), uscc=caller.uscc):
-                raise NotFound("no such unit among yours")
-            return Channel.ONLINE
-        if caller.role is Role.OFFICER:
-            if division_code != caller.division_code:
-                raise NotFound("outside your district")
-            return Channel.OFFLINE
-        raise Forbidden(f"an {caller.role} account reads the ledger; it does not file")
+        if not (caller.role.is_unit_side or caller.role is Role.OFFICER):
+            raise Forbidden(f"an {caller.role} account reads the ledger; it does not file")
+        channel = acting_channel(caller, uscc=uscc, division_code=division_code)
+        if channel is None:
+            raise NotFound(
+                "no such unit among yours" if caller.role.is_unit_side else "outside your district"
+            )
+        if caller.role.is_unit_side and (uscc is None or self.find_unit(uscc) is None):
+            raise NotFound("no such unit among yours")
+        return channel
 
     def file_system(
         self,
@@ -218,12 +218,13 @@ class SystemCommands(LedgerBase):
         today: date,
     ) -> VideoSystem:
         system, channel = self._writable(caller, system_id, expected_version)
-        if "division_code" in changes and caller.role is Role.OFFICER:
+        if "division_code" in changes:
             raise ValidationFailed(
                 [
                     FieldError(
                         ("body", "changes", "division_code"),
-                        "an officer cannot move a system out of the district",
+                        "a system's district is not changed by a filing: an officer of the"
+                        " district moves it (POST /v1/systems/{system_id}/move)",
                     )
                 ]
             )

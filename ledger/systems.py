@@ -85,6 +85,18 @@ class VideoSystem(SystemState, Aggregate):
         effective_on: date
         filed_on: date
 
+    class Moved(Aggregate.Event):
+        """An officer of its district moved the system to another district: `changes` holds
+        `division_code` alone. Its own event, never a unit's change: it answers no correction
+        order and is no change duty of the unit; the views follow the system to its new
+        district and the audit keeps the district it left."""
+
+        reason: str
+        changes: dict[str, Any]
+        actor: Actor
+        channel: str
+        effective_on: date
+
     class Cancelled(RecordsFilingDay, AnswersOrders, Aggregate.Event):
         """The system was taken out of use (注销) on `effective_on`, filed on `filed_on`.
         Nothing follows."""
@@ -287,6 +299,22 @@ class VideoSystem(SystemState, Aggregate):
         self.warnings = self.warnings + warnings
         # apply() runs before the library advances `version`: this change is version + 1
         self.changes_filed = [*self.changes_filed, (self.version + 1, effective_on, filed_on)]
+
+    def move(self, *, division_code: str, reason: str, actor: Actor, effective_on: date) -> None:
+        self.check_not_cancelled()
+        self._move(
+            reason=reason,
+            changes={"division_code": division_code},
+            actor=actor,
+            channel=str(Channel.OFFLINE),
+            effective_on=effective_on,
+        )
+
+    @event(Moved)
+    def _move(
+        self, reason: str, changes: dict[str, Any], actor: Actor, channel: str, effective_on: date
+    ) -> None:
+        self.fields.update(changes)
 
     def cancel(
         self, *, reason: str, actor: Actor, channel: Channel, effective_on: date, filed_on: date

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import AlreadyExists
 from ledger.ids import unit_id
-from ledger.values import Actor, Channel, UnitType
+from ledger.values import Actor, Channel, Role, UnitType
+
+
+class Verification(StrEnum):
+    """Whether someone accountable has confirmed who registered the unit (docs/identity.md):
+    a registration by an agent on a letter is `pending` until an officer of the district or the
+    unit's legal-person account confirms or rejects it."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
 
 
 class Unit(Aggregate):
     class Registered(Aggregate.Created):
+        """Version 2 adds `verification`."""
+
+        class_version = 2
+
         uscc: str
         name: str
         unit_type: str
@@ -28,6 +44,12 @@ class Unit(Aggregate):
         channel: str
         effective_on: date
         request_digest: str
+        verification: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Units registered before verification existed stand as they were accepted."""
+            state["verification"] = str(Verification.CONFIRMED)
 
     def __init__(
         self,
@@ -45,6 +67,7 @@ class Unit(Aggregate):
         channel: str,
         effective_on: date,
         request_digest: str,
+        verification: str,
     ) -> None:
         self.uscc = uscc
         self.name = name
@@ -59,9 +82,11 @@ class Unit(Aggregate):
         self.channel = Channel(channel)
         self.registered_by = actor
         self.request_digest = request_digest
-        # Accounts that may act for the unit; the unit's own legal-person account always may.
+        self.verification = Verification(verification)
+        # The person accounts recorded as its agents (each account records the link too:
+        # `Account.LinkedToUnit`); a legal-person account acts through its own binding.
         self.agents: dict[str, UUID | None] = {}
-        if actor.role.is_unit_side:
+        if actor.role is Role.PERSON:
             self.agents[actor.account_id] = authorization_letter_id
 
     class AgentAuthorised(Aggregate.Event):
@@ -105,6 +130,73 @@ class Unit(Aggregate):
     ) -> None:
         self.agents[account_id] = authorization_letter_id
 
-    def may_act(self, *, account_id: str, uscc: str | None) -> bool:
-        """An agent of the unit, or the unit's own legal-person account."""
-        return account_id in self.agents or uscc == self.uscc
+    class AgentRemoved(Aggregate.Event):
+        account_id: str
+        reason: str
+        actor: Actor
+        channel: str
+        effective_on: date
+
+    def remove_agent(
+        self, *, account_id: str, reason: str, actor: Actor, channel: Channel, effective_on: date
+    ) -> None:
+        self._remove_agent(
+            account_id=account_id,
+            reason=reason,
+            actor=actor,
+            channel=str(channel),
+            effective_on=effective_on,
+        )
+
+    @event(AgentRemoved)
+    def _remove_agent(
+        self, account_id: str, reason: str, actor: Actor, channel: str, effective_on: date
+    ) -> None:
+        self.agents.pop(account_id, None)
+
+    class VerificationDecided(Aggregate.Event):
+        """An officer of the district or the unit's legal-person account confirmed or
+        rejected a pending registration. A rejection removes every agent (`removed_agents`);
+        the filings made meanwhile stay in the log."""
+
+        decision: str
+        note: str
+        removed_agents: list[str]
+        actor: Actor
+        channel: str
+        effective_on: date
+
+    def decide_verification(
+        self,
+        *,
+        decision: Verification,
+        note: str,
+        actor: Actor,
+        channel: Channel,
+        effective_on: date,
+    ) -> list[str]:
+        """Records the decision; the agents it removes (all of them, on a rejection)."""
+        removed = sorted(self.agents) if decision is Verification.REJECTED else []
+        self._decide(
+            decision=str(decision),
+            note=note,
+            removed_agents=removed,
+            actor=actor,
+            channel=str(channel),
+            effective_on=effective_on,
+        )
+        return removed
+
+    @event(VerificationDecided)
+    def _decide(
+        self,
+        decision: str,
+        note: str,
+        removed_agents: list[str],
+        actor: Actor,
+        channel: str,
+        effective_on: date,
+    ) -> None:
+        self.verification = Verification(decision)
+        for account_id in removed_agents:
+            self.agents.pop(account_id, None)

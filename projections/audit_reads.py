@@ -17,8 +17,9 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 
+from ledger.access import Reach
 from projections.audit import AuditView
-from projections.status import ListScope, StatusView
+from projections.scope import reach_sql
 
 CHAIN_LINKS = "chain_links"
 
@@ -34,25 +35,18 @@ class AuditFilters:
     recorded_to: datetime | None = None
 
 
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _scope_sql(scope: ListScope) -> tuple[list[Composable], list[Any]]:
+def _scope_sql(reach: Reach) -> tuple[list[Composable], list[Any]]:
     """A unit-side account sees its units' events and its own acts; police-side a division
-    prefix (an officer's is the whole code), which rows without a division never match; no
-    prefix (an admin, an auditor for everywhere) sees every row."""
-    if scope.account_id is not None:
-        clause: Composable = SQL(
-            "(i.unit_uscc = %s OR i.actor_account_id = %s"
-            " OR i.unit_uscc IN (SELECT unit_uscc FROM {a} WHERE account_id = %s))"
-        ).format(a=StatusView.read_table("agents"))
-        return [clause], [scope.uscc, scope.account_id, scope.account_id]
-    if scope.division_prefix:
-        pattern = _like_prefix(scope.division_prefix)
-        clause = SQL("(i.division_code LIKE %s OR i.previous_division_code LIKE %s)")
-        return [clause], [pattern, pattern]
-    return [], []
+    prefix (an officer's is the whole code), on the event's district or the one a move left,
+    which rows without a division never match; "" (an admin, an auditor for everywhere) sees
+    every row; no reach sees nothing (projections/scope.py)."""
+    return reach_sql(
+        reach,
+        uscc_column="unit_uscc",
+        division_columns=("division_code", "previous_division_code"),
+        actor_column="actor_account_id",
+        alias="i",
+    )
 
 
 def _filter_sql(filters: AuditFilters) -> tuple[list[Composable], list[Any]]:
@@ -84,7 +78,7 @@ def _has_chain(curs: Cursor[DictRow]) -> bool:
 def read_audit(
     reads: PostgresDatastore,
     *,
-    scope: ListScope,
+    scope: Reach,
     filters: AuditFilters,
     after: int,
     limit: int,

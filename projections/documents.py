@@ -127,6 +127,8 @@ def fold(doc: dict[str, Any] | None, event: Any) -> dict[str, Any]:
             "camera_count": len(devices),
             "warnings": base["warnings"] + _plain(list(event.warnings)),
         }
+    elif isinstance(event, VideoSystem.Moved):
+        base = {**base, **_plain(dict(event.changes))}
     elif isinstance(event, VideoSystem.Cancelled):
         base = {**base, "status": "cancelled", "cancelled_on": event.effective_on.isoformat()}
     elif isinstance(event, VideoSystem.CorrectionOrdered):

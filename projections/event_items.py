@@ -37,6 +37,7 @@ TYPES: dict[type[Any], str] = {
     VideoSystem.Discovered: "discovered",
     VideoSystem.Changed: "changed",
     VideoSystem.Cancelled: "cancelled",
+    VideoSystem.Moved: "moved",
     VideoSystem.CorrectionOrdered: "correction_ordered",
     VideoSystem.Inspected: "inspected",
     Unit.Registered: "unit_registered",
@@ -49,6 +50,8 @@ TYPES: dict[type[Any], str] = {
 # with its filing, an idempotency key with what it created), they record no act of their own.
 BOOKKEEPING: tuple[type[Any], ...] = (
     Credential.Issued,
+    Account.LinkedToUnit,
+    Account.UnlinkedFromUnit,
     IdempotencyRecord.Recorded,
     FilingSequence.Started,
     FilingSequence.NumberIssued,
@@ -219,12 +222,15 @@ def event_actor(event: Any) -> dict[str, Any]:
 def event_diff(event: Any, fields: Mapping[str, Any]) -> dict[str, Any] | None:
     """For a change, `{field: {"old", "new"}}` against the filed `fields` before it, and the
     devices added (their keys) and removed under `devices`; None for any other event."""
-    if not isinstance(event, VideoSystem.Changed):
+    if not isinstance(event, VideoSystem.Changed | VideoSystem.Moved):
         return None
     diff: dict[str, Any] = {
         name: {"old": jsonable(fields.get(name)), "new": jsonable(value)}
         for name, value in event.changes.items()
     }
+    if isinstance(event, VideoSystem.Moved):
+        moved: dict[str, Any] = masked(diff)
+        return moved
     if event.devices_added or event.devices_removed:
         diff["devices"] = {
             "old": None,
@@ -242,7 +248,7 @@ def fields_after(event: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
         return {**fields, **jsonable(event.filing)}
     if isinstance(event, VideoSystem.Discovered):
         return {**fields, **jsonable(event.facts)}
-    if isinstance(event, VideoSystem.Changed):
+    if isinstance(event, VideoSystem.Changed | VideoSystem.Moved):
         return {**fields, **jsonable(event.changes)}
     return dict(fields)
 

@@ -15,9 +15,9 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL
 
+from ledger.access import Reach
 from projections.audit import AuditView
 from projections.audit_reads import CHAIN_LINKS, _has_chain, _scope_sql, item_head
-from projections.status import ListScope
 
 _COLUMNS = (
     "i.position, i.event_id, i.seq, i.type, i.system_id, i.unit_uscc, i.division_code,"
@@ -34,7 +34,7 @@ def feed_line(row: dict[str, Any]) -> str:
 
 
 def read_feed(
-    reads: PostgresDatastore, *, scope: ListScope, after: int, upto: int, limit: int
+    reads: PostgresDatastore, *, scope: Reach, after: int, upto: int, limit: int
 ) -> tuple[list[str], int]:
     """The caller's lines in (after, upto], at most `limit`, in one short transaction; the
     position the next page starts after: the last line's when the page is full, else `upto`

@@ -101,7 +101,9 @@ class OverdueView(ViewRecorder):
         for notification, event in shown:
             sid = event.originator_id
             changed = self._fold(systems, duties, open_orders, event, notification.id)
-            if isinstance(event, VideoSystem.Changed) and "division_code" in event.changes:
+            if isinstance(event, VideoSystem.Changed | VideoSystem.Moved) and (
+                "division_code" in event.changes
+            ):
                 moved.add(sid)
             dirty_systems.add(sid)
             dirty_duties.update(changed)
@@ -143,6 +145,8 @@ class OverdueView(ViewRecorder):
             self._take_fields(systems[sid], event.filing)
             systems[sid]["status"] = "filed"
             duties[f"registration:{sid}"]["met_on"] = event.effective_on
+        elif isinstance(event, VideoSystem.Moved):  # no duty of the unit's
+            self._take_fields(systems[sid], event.changes)
         elif isinstance(event, VideoSystem.Changed):
             self._take_fields(systems[sid], event.changes)
             deadline = change_deadline(event.effective_on, self._rules)

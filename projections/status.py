@@ -7,7 +7,6 @@ crash changes nothing and each event counts exactly once.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -16,14 +15,16 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 
+from ledger.access import Reach
 from ledger.systems import VideoSystem
 from ledger.units import Unit
 from projections.base import Batch, ViewRecorder, copy_rows, event_class
 from projections.documents import fold, fold_stored
+from projections.scope import reach_sql
 
 # Built once: json.dumps with options builds an encoder per call (same bytes either way).
 _JSON = json.JSONEncoder(ensure_ascii=False)
-_SHOWN = (VideoSystem.Event, Unit.Registered, Unit.AgentAuthorised)
+_SHOWN = (VideoSystem.Event, Unit.Registered, Unit.VerificationDecided)
 _INDEXED = (
     "filing_number",
     "unit_uscc",
@@ -36,7 +37,8 @@ _INDEXED = (
 
 
 class StatusView(ViewRecorder):
-    """Every system's current document (with a few indexed columns), and the unit agents."""
+    """Every system's current document (with a few indexed columns), and every unit's
+    registration and its verification (the officers' list of pending units)."""
 
     name = "status"
     tables = {  # noqa: RUF012 - class-level schema
@@ -44,8 +46,9 @@ class StatusView(ViewRecorder):
         " filing_number text, unit_uscc text, name text, address text,"
         " division_code text NOT NULL, status text NOT NULL, place_category int,"
         " doc jsonb NOT NULL",
-        "agents": "unit_uscc text NOT NULL, account_id text NOT NULL,"
-        " PRIMARY KEY (account_id, unit_uscc)",
+        "units": "uscc text PRIMARY KEY, division_code text NOT NULL, name text NOT NULL,"
+        " verification text NOT NULL, registered_position bigint NOT NULL,"
+        " registered_at timestamptz NOT NULL",
     }
     indexes = {  # noqa: RUF012
         "systems_division": ("systems", "division_code, first_position"),
@@ -76,7 +79,8 @@ class StatusView(ViewRecorder):
             docs = {row["system_id"]: row["doc"] for row in curs.fetchall()}
         stored = set(docs)
         positions: dict[UUID, int] = {}
-        agents: list[tuple[str, str]] = []
+        units: list[tuple[str, str, str, str, int, Any]] = []
+        decided: list[tuple[str, str]] = []
         names = batch.json_transcodings
         for index, notification, cls in shown:
             if issubclass(cls, VideoSystem.Event):
@@ -97,19 +101,37 @@ class StatusView(ViewRecorder):
                 positions.setdefault(system_id, notification.id)
                 continue
             event = batch.events[index]
-            if isinstance(event, Unit.Registered) and event.actor.role.is_unit_side:
-                agents.append((event.uscc, event.actor.account_id))
-            elif isinstance(event, Unit.AgentAuthorised):
-                assert event.actor.on_behalf_of is not None
-                agents.append((event.actor.on_behalf_of, event.account_id))
-        if agents:
-            curs.executemany(
-                SQL("INSERT INTO {t} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
-                    t=self.table("agents")
-                ),
-                agents,
-            )
+            if isinstance(event, Unit.Registered):
+                units.append(
+                    (event.uscc, event.division_code, event.name, event.verification,
+                     notification.id, event.timestamp)
+                )  # fmt: skip
+            elif isinstance(event, Unit.VerificationDecided):
+                assert event.actor.on_behalf_of is not None  # the unit's USCC
+                decided.append((event.decision, event.actor.on_behalf_of))
+        self._write_units(curs, units, decided)
         self._write_docs(curs, docs, positions, stored)
+
+    def _write_units(
+        self,
+        curs: Cursor[DictRow],
+        units: list[tuple[str, str, str, str, int, Any]],
+        decided: list[tuple[str, str]],
+    ) -> None:
+        if units:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+                ).format(t=self.table("units")),
+                units,
+            )
+        if decided:  # rare: in log order, after this batch's registrations
+            curs.executemany(
+                SQL("UPDATE {t} SET verification = %s WHERE uscc = %s").format(
+                    t=self.table("units")
+                ),
+                decided,
+            )
 
     def _write_docs(
         self,
@@ -162,19 +184,10 @@ def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
 
 
-@dataclass(frozen=True)
-class ListScope:
-    """Whose systems a list may show: a unit-side account's units, or a division prefix."""
-
-    account_id: str | None = None
-    uscc: str | None = None
-    division_prefix: str | None = None
-
-
 def list_systems(
     reads: PostgresDatastore,
     *,
-    scope: ListScope,
+    reach: Reach,
     filters: dict[str, Any],
     after: int | None,
     limit: int,
@@ -182,16 +195,11 @@ def list_systems(
     """One page of systems in filing order, and the cursor of the next page (None at the end)."""
     where: list[Composable] = [SQL("first_position > %s")]
     params: list[Any] = [after or 0]
-    if scope.account_id is not None:
-        where.append(
-            SQL(
-                "(unit_uscc = %s OR unit_uscc IN (SELECT unit_uscc FROM {a} WHERE account_id = %s))"
-            ).format(a=StatusView.read_table("agents"))
-        )
-        params += [scope.uscc, scope.account_id]
-    elif scope.division_prefix:
-        where.append(SQL("division_code LIKE %s"))
-        params.append(scope.division_prefix.replace("%", "") + "%")
+    scope_where, scope_params = reach_sql(
+        reach, uscc_column="unit_uscc", division_columns=("division_code",)
+    )
+    where += scope_where
+    params += scope_params
     for column in ("division_code", "unit_uscc", "status", "place_category"):
         if filters.get(column) is not None:
             where.append(SQL("{c} = %s").format(c=Identifier(column)))
@@ -212,3 +220,20 @@ def list_systems(
     page = rows[:limit]
     next_after = page[-1]["first_position"] if len(rows) > limit else None
     return [row["doc"] for row in page], next_after
+
+
+def list_units(
+    reads: PostgresDatastore, *, reach: Reach, verification: str | None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """The units in reach, in the order registered (a verification state, if given)."""
+    where, params = reach_sql(reach, uscc_column="uscc", division_columns=("division_code",))
+    if verification is not None:
+        where.append(SQL("verification = %s"))
+        params.append(verification)
+    query = SQL(
+        "SELECT uscc, name, division_code, verification, registered_at FROM {t}"
+        " WHERE {w} ORDER BY registered_position LIMIT %s"
+    ).format(t=StatusView.read_table("units"), w=SQL(" AND ").join([SQL("TRUE"), *where]))
+    with reads.transaction(commit=False) as curs:
+        curs.execute(query, [*params, limit])
+        return [dict(row) for row in curs.fetchall()]

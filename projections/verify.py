@@ -106,9 +106,7 @@ def verify_chain(
 class _Walk:
     """The merge of the log with the chain's links, in position order."""
 
-    def __init__(
-        self, curs: Cursor[DictRow], events_table: str, keys: Mapping[str, bytes]
-    ) -> None:
+    def __init__(self, curs: Cursor[DictRow], events_table: str, keys: Mapping[str, bytes]) -> None:
         self.curs, self.keys = curs, keys
         self.events, self.links = Identifier(events_table), ChainView.read_table("links")
         self.result = Verification()
@@ -143,9 +141,7 @@ class _Walk:
             for position in sorted(checkpoints):
                 result.fail(position, "checkpoint mismatch", "it signs an event never linked")
                 break
-        unlinked = SQL("SELECT count(*) FROM {t} WHERE notification_id > %s").format(
-            t=self.events
-        )
+        unlinked = SQL("SELECT count(*) FROM {t} WHERE notification_id > %s").format(t=self.events)
         result.unlinked = _value(curs, unlinked, (result.position,)) or 0
         return result
 

@@ -13,10 +13,9 @@ from api.audit_schemas import AuditPage
 from api.deps import Caller, QueryInstant, RuntimeDep
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
-from ledger.accounts import Account
-from ledger.values import FieldError, Role
+from ledger.access import reach_of
+from ledger.values import FieldError
 from projections.audit_reads import AuditFilters, read_audit
-from projections.status import ListScope
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 _CURSOR_PREFIX = "audit:"
@@ -26,20 +25,6 @@ Instant = Annotated[
     QueryInstant | None,
     Query(description="an RFC 3339 instant with an offset, on recorded_at"),
 ]
-
-
-def audit_scope(caller: Account) -> ListScope:
-    """A unit-side account: its units' events and its own acts. An officer: events in its
-    district; an auditor: in its prefix (none: all); an admin: all. Events without a
-    district (account openings, unit-side uploads) only for an admin or an auditor of all."""
-    if caller.role.is_unit_side:
-        return ListScope(account_id=str(caller.id), uscc=caller.uscc or "")
-    if caller.role is Role.ADMIN:
-        return ListScope()
-    if caller.role is Role.OFFICER:
-        # An officer without a district sees nothing; never everything.
-        return ListScope(division_prefix=caller.division_code or "-")
-    return ListScope(division_prefix=caller.division_code or "")
 
 
 def _cursor(position: int | None) -> str | None:
@@ -100,6 +85,6 @@ def audit(
             503, "the audit view is catching up; try again shortly", headers={"Retry-After": "1"}
         )
     items, next_after = read_audit(
-        rt.reads, scope=audit_scope(caller), filters=filters, after=after, limit=limit
+        rt.reads, scope=reach_of(caller), filters=filters, after=after, limit=limit
     )
     return {"items": items, "next_cursor": _cursor(next_after)}

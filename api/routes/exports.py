@@ -24,14 +24,14 @@ from api.problems import Problem
 from api.render import system_public
 from api.routes.accounts import PROBLEMS
 from api.routes.overdue import Kind
-from api.routes.systems import _scope
 from api.runtime import Runtime
 from api.sheet_template import SHEET_TITLE
 from api.sheets import device_sheet_template
+from ledger.access import Reach, reach_of
 from ledger.rules import Rules
 from ledger.values import Role
 from projections.overdue import overdue_items
-from projections.status import ListScope, list_systems
+from projections.status import list_systems
 
 router = APIRouter(prefix="/v1", tags=["exports"])
 
@@ -102,7 +102,7 @@ def all_overdue(
 def all_systems(
     rt: Runtime,
     *,
-    scope: ListScope,
+    reach: Reach,
     filters: dict[str, Any],
     today: date,
     cap: int = MAX_EXPORT_ROWS,
@@ -112,7 +112,7 @@ def all_systems(
     items: list[dict[str, Any]] = []
     after: int | None = 0
     while after is not None:
-        docs, after = list_systems(rt.reads, scope=scope, filters=filters, after=after, limit=PAGE)
+        docs, after = list_systems(rt.reads, reach=reach, filters=filters, after=after, limit=PAGE)
         items += [system_public(doc, rules, today=today) for doc in docs]
         if len(items) > cap:
             raise TooMany
@@ -181,7 +181,7 @@ def export_systems(
         "q": q,
     }
     try:
-        items = all_systems(rt, scope=_scope(caller), filters=filters, today=today)
+        items = all_systems(rt, reach=reach_of(caller), filters=filters, today=today)
     except TooMany:
         raise _too_many() from None
     content = export_table(system_rows(items), SYSTEM_COLUMNS, format)

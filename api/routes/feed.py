@@ -27,10 +27,9 @@ from api.deps import Caller, RuntimeDep
 from api.feed_hub import FeedHub, PollingSource, PositionSource, RunnerSource
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
-from api.routes.audit import audit_scope
 from api.runtime import Runtime
+from ledger.access import Reach, reach_of
 from projections.feed_reads import read_feed
-from projections.status import ListScope
 
 NDJSON = "application/x-ndjson"
 # The views an item needs: its row (audit), its hash (chain), a unit's agents (status).
@@ -69,7 +68,7 @@ router = APIRouter(prefix="/v1", tags=["feed"], lifespan=feed_lifespan)
 
 
 async def _until(
-    rt: Runtime, scope: ListScope, *, after: int, upto: int, limit: int
+    rt: Runtime, scope: Reach, *, after: int, upto: int, limit: int
 ) -> AsyncIterator[str]:
     """Lines for at most `limit` items in (after, upto], a page per transaction."""
     while limit > 0 and after < upto:
@@ -83,7 +82,7 @@ async def _until(
 
 
 async def _follow(
-    rt: Runtime, hub: FeedHub, scope: ListScope, *, after: int, heartbeat: float
+    rt: Runtime, hub: FeedHub, scope: Reach, *, after: int, heartbeat: float
 ) -> AsyncIterator[str]:
     """Every item after `after` as the views have it; a heartbeat when nothing was sent for
     `heartbeat` seconds. `{"heartbeat": N}`: every item in scope up to N has been sent."""
@@ -132,7 +131,7 @@ async def feed(
     every later event as soon as it is committed and in the views, and `{"heartbeat": N}`
     when idle; reconnecting with `after=<last position seen>` (or the last heartbeat's N)
     gives every later event exactly once."""
-    scope = audit_scope(caller)
+    scope = reach_of(caller)
     hub: FeedHub = request.app.state.feed_hub
     if follow:
         settings = getattr(request.app.state, "settings", None)

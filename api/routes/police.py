@@ -14,11 +14,27 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Caller, IdempotencyKey, RuntimeDep, Today, request_key, today
+from api.deps import (
+    Caller,
+    IdempotencyKey,
+    IfMatch,
+    RuntimeDep,
+    Today,
+    expected_version,
+    request_key,
+    today,
+)
+from api.logs import security_event
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
 from api.routes.systems import system_response
-from api.schemas import CorrectionOrderCreate, DiscoveryCreate, InspectionCreate, SystemPublic
+from api.schemas import (
+    CorrectionOrderCreate,
+    DiscoveryCreate,
+    InspectionCreate,
+    MoveRequest,
+    SystemPublic,
+)
 from ledger.access import sees_division
 from ledger.system_checks import correction_order_errors, inspection_errors
 from ledger.values import FieldError, Role
@@ -136,3 +152,39 @@ SEMANTIC_CHECKS = {
     ("POST", "/v1/systems/{system_id}/correction-orders"): correction_order_semantics,
     ("POST", "/v1/systems/{system_id}/inspections"): inspection_semantics,
 }
+
+
+@router.post(
+    "/systems/{system_id}/move",
+    response_model=SystemPublic,
+    responses={
+        **CREATE_PROBLEMS,
+        412: {
+            "description": "If-Match names another version",
+            "content": {"application/problem+json": {}},
+        },
+        428: {"description": "If-Match is missing", "content": {"application/problem+json": {}}},
+    },
+)
+def move_system(
+    system_id: UUID,
+    body: MoveRequest,
+    rt: RuntimeDep,
+    caller: Caller,
+    today: Today,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """An officer of the system's district moves it to another district, recorded as its own
+    event (`moved`). Both districts' officers see its history up to the move (the audit
+    keeps the district it left); after it, only the new district's officers see the system."""
+    system = rt.ledger.move_system(
+        caller=caller,
+        system_id=system_id,
+        expected_version=expected_version(if_match),
+        division_code=body.division_code,
+        reason=body.reason,
+        today=today,
+    )
+    security_event("system_moved", account_id=str(caller.id), system_id=str(system_id),
+                   division_code=body.division_code)  # fmt: skip
+    return system_response(rt, system, today)

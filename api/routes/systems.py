@@ -33,13 +33,13 @@ from api.schemas import (
     SystemPublic,
 )
 from api.sheet_uploads import devices_from_sheet
-from ledger.accounts import Account
+from ledger.access import reach_of
 from ledger.systems import VideoSystem
 from ledger.values import Role
 from projections.chain import chain_hashes
 from projections.documents import system_document
 from projections.duty_reads import change_duties
-from projections.status import ListScope, list_systems
+from projections.status import list_systems
 
 router = APIRouter(prefix="/v1", tags=["systems"])
 WRITE_PROBLEMS = {
@@ -138,14 +138,6 @@ def read_system(
     return system_response(rt, rt.ledger.system_as_of(caller, system_id, as_of), today)
 
 
-def _scope(caller: Account) -> ListScope:
-    if caller.role.is_unit_side:
-        return ListScope(account_id=str(caller.id), uscc=caller.uscc or "")
-    if caller.role is Role.ADMIN:
-        return ListScope()
-    return ListScope(division_prefix=caller.division_code or "")
-
-
 def _cursor(value: int | None) -> str | None:
     return None if value is None else base64.urlsafe_b64encode(str(value).encode()).decode()
 
@@ -182,7 +174,7 @@ def list_all(
         )
     docs, next_after = list_systems(
         rt.reads,
-        scope=_scope(caller),
+        reach=reach_of(caller),
         filters={
             "division_code": division_code,
             "unit_uscc": unit_uscc,

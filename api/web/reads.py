@@ -16,11 +16,12 @@ from api.routes.exports import MAX_EXPORT_ROWS, TooMany, all_overdue, all_system
 from api.routes.systems import system_history
 from api.runtime import Runtime
 from api.web.errors import PageError
+from ledger.access import reach_of
 from ledger.accounts import Account
 from ledger.values import Role
 from projections.documents import system_document
 from projections.overdue import KINDS, overdue_items
-from projections.status import ListScope, list_systems
+from projections.status import list_systems
 
 PAGE_SIZE = 50
 
@@ -88,13 +89,6 @@ def overdue_counts(rt: Runtime, caller: Account, *, as_of: date) -> dict[str, in
     return counts
 
 
-def _scope(caller: Account) -> ListScope:
-    """As GET /v1/systems for police-side callers (the pages have no unit-side users)."""
-    if caller.role is Role.ADMIN:
-        return ListScope()
-    return ListScope(division_prefix=caller.division_code or "")
-
-
 def systems_page(
     rt: Runtime,
     caller: Account,
@@ -109,7 +103,7 @@ def systems_page(
     after = cursors.decode(cursor, length=1)
     docs, next_after = list_systems(
         rt.reads,
-        scope=_scope(caller),
+        reach=reach_of(caller),
         filters=filters,
         after=int(after[0]) if after else 0,
         limit=limit,
@@ -124,7 +118,7 @@ def systems_all(
     """Every system a search finds (for exports), by the export route's own reader."""
     _wait(rt, ("status",))
     try:
-        return all_systems(rt, scope=_scope(caller), filters=filters, today=today)
+        return all_systems(rt, reach=reach_of(caller), filters=filters, today=today)
     except TooMany:
         raise PageError(413, f"超过 {MAX_EXPORT_ROWS} 行，请缩小范围。") from None
 

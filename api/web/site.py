@@ -2,12 +2,15 @@
 
 `render` fills a template with the signed-in account, the session's CSRF token, today's date
 (Asia/Shanghai) and the label tables. `officer` is the dependency of every page behind the
-login: it reads the session cookie and loads the account it names; without one the visitor is
-sent to the login (see api/web/errors.py).
+login: it reads the session cookie, checks the session's row (api/web/sessions.py) and loads the
+account it belongs to, which must be a police-side one and not disabled; otherwise the visitor
+is sent to the login (see api/web/errors.py). It sets `request.state.account_id` and
+`request.state.role`, which the request log line reports (api/logs.py).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,12 +22,21 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from api.deps import today
+from api.logs import security_event
 from api.runtime import Runtime
 from api.settings import Settings
 from api.web import labels
 from api.web.errors import CsrfRejected, LoginRequired, PageError, page_route_class
 from api.web.messages import ledger_message
-from api.web.sessions import Session, Sessions, csrf_matches, new_session, session_key
+from api.web.sessions import (
+    Session,
+    Sessions,
+    SessionStore,
+    csrf_matches,
+    new_session,
+    session_key,
+    session_ref,
+)
 from ledger.accounts import Account
 from ledger.values import PLACE_TYPES
 
@@ -49,9 +61,23 @@ def sessions(request: Request) -> Sessions:
     found: Sessions | None = getattr(state, "officer_sessions", None)
     if found is None:
         settings: Settings = state.officer_settings
-        found = Sessions(session_key(settings))
+        found = Sessions(
+            session_key(settings), max_age_seconds=settings.officer_session_hours * 3600
+        )
         state.officer_sessions = found
     return found
+
+
+def session_store(request: Request) -> SessionStore:
+    """The sessions' rows (made in the app's lifespan, api/app.py)."""
+    store: SessionStore = request.app.state.officer_session_store
+    return store
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the ASGI server reports it (behind a proxy: configure uvicorn's
+    --proxy-headers and --forwarded-allow-ips, or every client is the proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 def current_session(request: Request) -> Session | None:
@@ -71,15 +97,55 @@ def load_account(rt: Runtime, account_id: str) -> Account | None:
     return found if isinstance(found, Account) else None
 
 
+def _ended_by_account(account: Account, started: datetime | None) -> str | None:
+    """Why the account ends a session of its own: disabled, or its tokens revoked since the
+    session began (`getattr`: accounts recorded before either existed have neither)."""
+    if getattr(account, "disabled", False):
+        return "account_disabled"
+    revoked: datetime | None = getattr(account, "tokens_valid_from", None)
+    if revoked is not None and started is not None and started < revoked:
+        return "tokens_revoked"
+    return None
+
+
 def officer(request: Request) -> Account:
-    """The signed-in police-side account of this request, or a trip to the login page."""
+    """The signed-in police-side account of this request, or a trip to the login page.
+
+    The session's row must be live (not signed out, idle or too old) and its account an active
+    police-side one; a disabled account's session, or one begun before its account's tokens
+    were revoked, is ended at its next request."""
     session = current_session(request)
-    if session is None or session.account_id is None:
+    if session is None or session.session_id is None:
         raise LoginRequired()
-    account = load_account(runtime_of(request), session.account_id)
+    store = session_store(request)
+    checked = store.check(session.session_id)
+    if checked.ended_now is not None:
+        security_event(
+            "session_ended",
+            reason=checked.ended_now,
+            account_id=checked.ended_account_id,
+            session=session_ref(session.session_id),
+            client=client_address(request),
+        )
+    if checked.account_id is None:
+        raise LoginRequired()
+    account = load_account(runtime_of(request), checked.account_id)
     if account is None or str(account.role) not in POLICE_ROLES:
         raise LoginRequired()
+    ended = _ended_by_account(account, checked.created_at)
+    if ended is not None:
+        if store.end(session.session_id, ended) is not None:
+            security_event(
+                "session_ended",
+                reason=ended,
+                account_id=checked.account_id,
+                session=session_ref(session.session_id),
+                client=client_address(request),
+            )
+        raise LoginRequired()
     request.state.officer_session = session
+    request.state.account_id = str(account.id)
+    request.state.role = str(account.role)
     return account
 
 

@@ -41,11 +41,15 @@ def _ok(response: httpx.Response, status: int = 201) -> dict[str, Any]:
 
 def seed(api: httpx.Client, officer: str) -> District:
     uscc = make_uscc()
+    # The officer opens the unit's legal-person account at the window, on its business licence.
+    licence = _ok(api.post("/v1/attachments", files={"file": ("licence.pdf", PDF,
+                  "application/pdf")}, headers=auth(officer)))["attachment_id"]
     account = _ok(
         api.post(
-            "/v1/accounts",
-            json={"kind": "legal_person", "name": "重庆南坪商业管理有限公司",
-                  "phone": "13800138000", "uscc": uscc},
+            f"/v1/units/{uscc}/legal-person-accounts",
+            json={"name": "重庆南坪商业管理有限公司", "phone": "13800138000",
+                  "business_licence_id": licence},
+            headers=auth(officer),
         )
     )  # fmt: skip
     token = account["token"]

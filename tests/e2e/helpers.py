@@ -120,17 +120,40 @@ def unit_body(uscc: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def open_legal_person(client: TestClient, uscc: str | None = None) -> UnitAccount:
-    """POST /v1/accounts for a legal person; the unit is not registered yet."""
+def window_officer(client: TestClient, division_code: str) -> str:
+    """The token of an officer of `division_code` in the app under test (one per app and
+    district), made as `psvs-ledger accounts create --role officer` makes it."""
+    from api.auth import new_token
+    from ledger.values import Role
+
+    state = client.app.state  # type: ignore[attr-defined]
+    officers: dict[str, str] = state.__dict__.setdefault("_test_window_officers", {})
+    if division_code not in officers:
+        token, digest = new_token()
+        state.runtime.ledger.open_account(
+            token_sha256=digest, role=Role.OFFICER, name="窗口民警", division_code=division_code,
+            today=date(2025, 5, 6),
+        )  # fmt: skip
+        officers[division_code] = token
+    return officers[division_code]
+
+
+def open_legal_person(
+    client: TestClient, uscc: str | None = None, phone: str = "13800138000"
+) -> UnitAccount:
+    """The unit's legal-person account, opened by an officer of its district at the window
+    after checking the business licence (POST /v1/units/{uscc}/legal-person-accounts); the
+    unit is not registered yet (its district is the division in its USCC)."""
     uscc = uscc or make_uscc()
+    officer = window_officer(client, uscc[2:8])
     response = client.post(
-        "/v1/accounts",
+        f"/v1/units/{uscc}/legal-person-accounts",
         json={
-            "kind": "legal_person",
             "name": "重庆南坪商业管理有限公司",
-            "phone": "13800138000",
-            "uscc": uscc,
+            "phone": phone,
+            "business_licence_id": upload_pdf(client, officer),
         },
+        headers=auth(officer),
     )
     assert response.status_code == 201, response.text
     created = response.json()

@@ -92,17 +92,20 @@ def test_an_admin_sees_every_act_in_log_order_with_its_public_ids(
     positions = [i["position"] for i in items]
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert len({i["event_id"] for i in items}) == len(items)
+    window = [  # an officer opens the unit's legal-person account on its business licence
+        ("account_opened", None), ("attachment_uploaded", None), ("account_opened", None),
+    ]  # fmt: skip
     assert kinds(items) == [
-        ("account_opened", None),
+        *window,
         ("unit_registered", two.nanan.uscc),
         ("filed", two.nanan.uscc),
         ("changed", two.nanan.uscc),
-        ("account_opened", None),
+        *window,
         ("unit_registered", two.shapingba.uscc),
         ("filed", two.shapingba.uscc),
         ("account_opened", None),  # the admin's own account
     ]
-    change_item = items[3]
+    change_item = items[5]
     assert change_item["diff"]["name"] == {"old": "南坪商圈视频监控系统", "new": "南坪商圈二期"}
     assert change_item["system_id"] == two.nanan_system
     assert change_item["division_code"] == NANAN
@@ -238,10 +241,11 @@ def test_an_officer_sees_only_its_districts_events(
     nanan = police_token(runtime, Role.OFFICER, NANAN)
     shapingba = police_token(runtime, Role.OFFICER, SHAPINGBA)
 
-    assert kinds(audit(client, nanan)["items"]) == [
+    # The window officer's upload of the business licence is an act in its district.
+    assert kinds(audit(client, nanan)["items"]) == [("attachment_uploaded", None)] + [
         (t, two.nanan.uscc) for t in ("unit_registered", "filed", "changed")
     ]
-    assert kinds(audit(client, shapingba)["items"]) == [
+    assert kinds(audit(client, shapingba)["items"]) == [("attachment_uploaded", None)] + [
         (t, two.shapingba.uscc) for t in ("unit_registered", "filed")
     ]
 

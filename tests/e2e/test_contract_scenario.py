@@ -75,23 +75,27 @@ def renamed(client: TestClient, owner: UnitAccount, system: dict[str, Any]) -> A
 # --- registering -----------------------------------------------------------------------------
 
 
-def test_opening_a_legal_person_account_returns_201_with_its_id_and_token(
+def test_an_officer_opens_a_legal_person_account_at_the_window_201_with_its_token(
     client: TestClient,
 ) -> None:
+    account = open_legal_person(client)  # POST /v1/units/{uscc}/legal-person-accounts
+
+    assert account.account_id and account.token
+    me = client.get("/v1/accounts/me", headers=account.headers)
+    assert me.status_code == 200, me.text
+    assert me.json()["role"] == "legal_person" and me.json()["uscc"] == account.uscc
+
+
+def test_self_signup_of_a_legal_person_is_422_naming_kind_and_uscc(client: TestClient) -> None:
     response = client.post(
         "/v1/accounts",
-        json={
-            "kind": "legal_person",
-            "name": "某公司",
-            "phone": "13800138000",
-            "uscc": make_uscc(),
-        },
-    )
+        json={"kind": "legal_person", "name": "某公司", "phone": "13800138000",
+              "uscc": make_uscc()},
+    )  # fmt: skip
 
-    assert response.status_code == 201, response.text
-    body = response.json()
-    assert set(body) >= {"account_id", "token"}
-    assert body["account_id"] and body["token"]
+    assert response.status_code == 422, response.text
+    locs = [e["loc"] for e in response.json()["errors"]]
+    assert ["body", "kind"] in locs and ["body", "uscc"] in locs
 
 
 def test_a_legal_person_registers_its_own_unit_without_a_letter(client: TestClient) -> None:

@@ -234,7 +234,8 @@ def test_an_officer_of_another_district_sees_none_of_this_districts_events(
     with client.stream("GET", "/v1/feed", params=params, headers=bearer(shapingba)) as r:
         first = json.loads(next(r.iter_lines()))
 
-    assert len(own) == 2 * SYSTEMS_EACH + 1  # the unit's registration, filings and changes
+    # the window officer's business licence, the unit's registration, filings and changes
+    assert len(own) == 2 * SYSTEMS_EACH + 2
     assert all(json.loads(line)["division_code"] == "500108" for line in own)
     assert other == []
     assert set(first) == {"heartbeat"}

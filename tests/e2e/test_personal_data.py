@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
+from tests.e2e import helpers as h
 from tests.e2e.conftest import bearer, police_token
 
 ID_BODY = "50010819850612301"
@@ -27,9 +28,7 @@ def test_no_personal_number_reaches_the_logs(
         "kind": "person", "name": "王五", "phone": PHONE, "id_number": ID_NUMBER,
     })
     assert person.status_code == 201
-    legal = client.post("/v1/accounts", json={
-        "kind": "legal_person", "name": "某公司", "phone": PHONE, "uscc": USCC,
-    }).json()
+    legal = {"token": h.open_legal_person(client, USCC, phone=PHONE).token}
     unit = client.post("/v1/units", headers=bearer(legal["token"]), json={
         "uscc": USCC, "name": "某公司", "unit_type": "enterprise", "address": "南岸区",
         "division_code": "500108", "legal_representative": "赵六", "contact_name": "王五",
@@ -50,9 +49,7 @@ def test_no_personal_number_reaches_the_logs(
 def test_an_auditor_sees_a_units_phone_masked_and_an_officer_in_full(
     client: TestClient, runtime: Runtime
 ) -> None:
-    legal = client.post("/v1/accounts", json={
-        "kind": "legal_person", "name": "某公司", "phone": PHONE, "uscc": USCC,
-    }).json()
+    legal = {"token": h.open_legal_person(client, USCC, phone=PHONE).token}
     client.post("/v1/units", headers=bearer(legal["token"]), json={
         "uscc": USCC, "name": "某公司", "unit_type": "enterprise", "address": "南岸区",
         "division_code": "500108", "legal_representative": "赵六", "contact_name": "王五",

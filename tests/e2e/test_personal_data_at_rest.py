@@ -49,16 +49,7 @@ def _scenario(client: TestClient, runtime: Runtime) -> tuple[list[Response], str
         },
     ).json()
     uscc = h.make_uscc()
-    legal = call(
-        "POST",
-        "/v1/accounts",
-        json={
-            "kind": "legal_person",
-            "name": "某公司",
-            "phone": LEGAL_PHONE,
-            "uscc": uscc,
-        },
-    ).json()
+    legal = {"token": h.open_legal_person(client, uscc, phone=LEGAL_PHONE).token}
     assert call("POST", "/v1/units", legal["token"], json=h.unit_body(uscc)).status_code == 201
     letter = h.upload_pdf(client, legal["token"])
     agent = call(

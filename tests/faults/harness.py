@@ -160,15 +160,14 @@ class Tally:
                 self.bad_503s.append(response.text[:200])
 
 
-def unit_client(url: str) -> tuple[str, str]:
-    """A legal-person account with its unit registered: (token, uscc)."""
-    with httpx.Client(base_url=url, timeout=30) as client:
-        uscc = h.make_uscc()
-        created = client.post("/v1/accounts", json={
-            "kind": "legal_person", "name": "某公司", "phone": "13800138000", "uscc": uscc,
-        })  # fmt: skip
-        assert created.status_code == 201, created.text
-        token = created.json()["token"]
+def unit_client(deployment: Any) -> tuple[str, str]:
+    """A legal-person account (opened by an operator: `accounts create --role legal_person`)
+    with its unit registered: (token, uscc)."""
+    uscc = h.make_uscc()
+    token = deployment.cli(
+        "accounts", "create", "--role", "legal_person", "--uscc", uscc, "--name", "某公司"
+    ).strip().splitlines()[-1]
+    with httpx.Client(base_url=deployment.url, timeout=30) as client:
         unit = client.post("/v1/units", json=h.unit_body(uscc), headers=h.auth(token))
         assert unit.status_code == 201, unit.text
         return token, uscc

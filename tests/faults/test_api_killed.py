@@ -24,7 +24,7 @@ def test_killing_the_api_loses_no_acknowledged_filing_and_doubles_none(
 ) -> None:
     server = deployment.serve()
     admin = deployment.token("admin")
-    units = [unit_client(deployment.url) for _ in range(CLIENTS)]
+    units = [unit_client(deployment) for _ in range(CLIENTS)]
     tally = Tally()
 
     threads = run_clients(deployment.url, units, filings=FILINGS, tally=tally, seconds=240)

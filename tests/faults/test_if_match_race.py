@@ -20,7 +20,7 @@ def test_of_fifty_changes_with_the_same_if_match_exactly_one_succeeds(
     deployment: Deployment,
 ) -> None:
     deployment.serve()
-    token, uscc = unit_client(deployment.url)
+    token, uscc = unit_client(deployment)
     with httpx.Client(base_url=deployment.url, timeout=60) as client:
         filed = client.post("/v1/systems", json=h.filing_body(uscc), headers=h.auth(token))
         assert filed.status_code == 201, filed.text

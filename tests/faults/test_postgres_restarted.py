@@ -31,7 +31,7 @@ def test_a_database_restart_answers_503_meanwhile_and_loses_nothing(
 ) -> None:
     deployment.serve()
     admin = deployment.token("admin")
-    units = [unit_client(deployment.url) for _ in range(CLIENTS)]
+    units = [unit_client(deployment) for _ in range(CLIENTS)]
     tally = Tally()
 
     threads = run_clients(deployment.url, units, filings=FILINGS, tally=tally, seconds=240)

@@ -52,7 +52,7 @@ def _write(rt: Runtime, filings: int) -> None:
         uscc = h.make_uscc()
         account = rt.ledger.open_account(
             token_sha256=new_token()[1], role=Role.LEGAL_PERSON, name=f"单位{unit}",
-            phone="13800138000", uscc=uscc, today=today,
+            phone="13800138000", uscc=uscc, bound_by="operator", today=today,
         )  # fmt: skip
         fields = {k: v for k, v in h.unit_body(uscc).items() if k != "acknowledged_instructions"}
         fields.update(authorization_letter_id=None, business_licence_id=None)

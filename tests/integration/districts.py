@@ -28,7 +28,8 @@ class District:
         self.uscc = body + codes.uscc_check_char(body)
         self.unit = rt.ledger.open_account(
             token_sha256=f"unit-{self.uscc}", role=Role.LEGAL_PERSON, name="单位",
-            phone="13800000000", uscc=self.uscc, today=date(2025, 3, 1),
+            phone="13800000000", uscc=self.uscc, bound_by="operator",
+            today=date(2025, 3, 1),
         )
         self.officer = rt.ledger.open_account(
             token_sha256=f"officer-{self.uscc}", role=Role.OFFICER, name="警官",

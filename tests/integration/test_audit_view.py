@@ -34,6 +34,8 @@ BOOKKEEPING_TOPICS = tuple(
     f"{kind.__module__}:{kind.__qualname__}"
     for kind in (
         Credential.Issued,
+        Account.LinkedToUnit,
+        Account.UnlinkedFromUnit,
         IdempotencyRecord.Recorded,
         FilingSequence.Started,
         FilingSequence.NumberIssued,
@@ -65,6 +67,7 @@ def _tell(rt: Runtime) -> Story:
         name="某公司",
         phone=MOBILE,
         uscc=USCC,
+        bound_by="operator",
         today=TODAY,
     )
     person = ledger.open_account(
@@ -94,6 +97,7 @@ def _tell(rt: Runtime) -> Story:
                            filename="letter.pdf")  # fmt: skip
     ledger.authorise_agent(caller=legal, uscc=USCC, account_id=person.id,
                            authorization_letter_id=letter.id, today=TODAY)  # fmt: skip
+    person = ledger.get_account(person.id)  # now recorded as the unit's agent
     filed = ledger.file_system(
         caller=person,
         fields={"unit_uscc": USCC, "name": "旧名字", "place_category": 2, "place_type": "park",
@@ -120,15 +124,21 @@ def _tell(rt: Runtime) -> Story:
         expected_version=2,
         effective_on=TODAY,
         reason="迁址",
-        changes={"division_code": SHAPINGBA, "address": "沙坪坝路2号"},
+        changes={"address": "沙坪坝路2号"},
         today=TODAY,
     )
+    nanan_officer = ledger.open_account(
+        token_sha256="nanan-officer", role=Role.OFFICER, name="南岸警官",
+        division_code=NANAN, today=TODAY,
+    )  # fmt: skip
+    ledger.move_system(caller=nanan_officer, system_id=filed.id, expected_version=3,
+                       division_code=SHAPINGBA, reason="迁址", today=TODAY)  # fmt: skip
     ledger.upload(caller=officer, content=PDF, media_type="application/pdf", filename="scan.pdf")
     ledger.order_correction(caller=officer, system_id=filed.id, reason="补充设备",
                             due_on=date(2025, 6, 6), today=TODAY)  # fmt: skip
     ledger.record_inspection(caller=officer, system_id=filed.id, inspected_on=TODAY,
                              result="consistent", note="一致", today=TODAY)  # fmt: skip
-    ledger.cancel_system(caller=person, system_id=filed.id, expected_version=5,
+    ledger.cancel_system(caller=person, system_id=filed.id, expected_version=6,
                          effective_on=TODAY, reason="停用", today=TODAY)  # fmt: skip
     return Story(legal=legal, person=person, officer=officer, system_id=filed.id)
 
@@ -159,7 +169,8 @@ def test_every_act_is_one_row_in_log_order_and_bookkeeping_is_left_out(
     assert [r["type"] for r in rows] == [
         "account_opened", "account_opened", "account_opened", "unit_registered",
         "attachment_uploaded", "agent_authorised", "filed", "changed", "changed",
-        "attachment_uploaded", "correction_ordered", "inspected", "cancelled",
+        "account_opened", "moved", "attachment_uploaded", "correction_ordered", "inspected",
+        "cancelled",
     ]  # fmt: skip
     for row, notification in zip(rows, acts, strict=True):
         event: Any = runtime.ledger.mapper.to_domain_event(notification)
@@ -185,10 +196,10 @@ def test_a_change_row_carries_old_and_new_of_each_field_and_the_devices(
         "name": {"old": "旧名字", "new": "新名字"},
         "devices": {"old": None, "new": None, "added": ["D0003"], "removed": ["D0001"]},
     }
-    assert changes[1]["diff"] == {
-        "division_code": {"old": NANAN, "new": SHAPINGBA},
-        "address": {"old": "公园路1号", "new": "沙坪坝路2号"},
-    }
+    assert changes[1]["diff"] == {"address": {"old": "公园路1号", "new": "沙坪坝路2号"}}
+    (moved,) = [r for r in _rows(_live(runtime)) if r["type"] == "moved"]
+    assert moved["diff"] == {"division_code": {"old": NANAN, "new": SHAPINGBA}}
+    assert moved["actor_role"] == "officer"
 
 
 def test_each_row_belongs_to_the_system_unit_and_district_its_event_knew(
@@ -211,14 +222,16 @@ def test_each_row_belongs_to_the_system_unit_and_district_its_event_knew(
         ("agent_authorised", None, USCC, NANAN, None),
         ("filed", s, USCC, NANAN, None),
         ("changed", s, USCC, NANAN, None),
-        ("changed", s, USCC, SHAPINGBA, NANAN),  # the move: both districts see it
+        ("changed", s, USCC, NANAN, None),
+        ("account_opened", None, None, None, None),  # the officer of 南岸区
+        ("moved", s, USCC, SHAPINGBA, NANAN),  # the officer's move: both districts see it
         ("attachment_uploaded", None, None, SHAPINGBA, None),  # the officer's district
         ("correction_ordered", s, USCC, SHAPINGBA, None),
         ("inspected", s, USCC, SHAPINGBA, None),
         ("cancelled", s, USCC, SHAPINGBA, None),
     ]
     opened = [r for r in rows if r["type"] == "account_opened"]
-    assert [r["actor_account_id"] for r in opened] == [
+    assert [r["actor_account_id"] for r in opened][:3] == [
         str(story.legal.id), str(story.person.id), str(story.officer.id),
     ]  # fmt: skip
 
@@ -251,7 +264,7 @@ def test_a_new_generation_replayed_from_the_start_equals_the_live_one(runtime: R
     )
     try:
         replay.catch_up()  # one page: the live one was written four events at a time
-        assert len(_rows(live)) == 13
+        assert len(_rows(live)) == 15
         assert _rows(replay_view) == _rows(live)
         assert _rows(replay_view, "systems", "system_id") == _rows(live, "systems", "system_id")
         assert _rows(replay_view, "units", "unit_id") == _rows(live, "units", "unit_id")

@@ -53,7 +53,7 @@ def _build(rt: Runtime, units: int, *, first: int = 0) -> None:
         uscc = _uscc(n)
         account = rt.ledger.open_account(
             token_sha256=f"token-{n}", role=Role.LEGAL_PERSON, name=f"单位{n}",
-            phone="13800000000", uscc=uscc, today=TODAY,
+            phone="13800000000", uscc=uscc, bound_by="operator", today=TODAY,
         )
         rt.ledger.register_unit(
             caller=account,

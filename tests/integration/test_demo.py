@@ -17,8 +17,9 @@ from api.cli import main
 from api.exports import KIND_LABELS
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from ledger.access import Reach
 from projections.overdue import KINDS, overdue_items
-from projections.status import ListScope, list_systems
+from projections.status import list_systems
 
 pytestmark = pytest.mark.postgres
 NANAN = "500108"
@@ -64,7 +65,7 @@ def test_the_small_demo_has_systems_of_all_five_categories_in_every_status(
     runtime, _output = loaded
     docs, _next = list_systems(
         runtime.reads,
-        scope=ListScope(division_prefix=NANAN),
+        reach=Reach.division(NANAN),
         filters={},
         after=0,
         limit=10_000,

@@ -10,11 +10,12 @@ from psycopg.sql import SQL
 
 from api.runtime import Runtime
 from ledger import codes
+from ledger.access import Reach
 from ledger.values import Role
 from projections.base import Batch
 from projections.documents import system_document
 from projections.runner import BatchRunner, PositionMoved, ViewSlot, apply_batch
-from projections.status import ListScope, StatusView, list_systems
+from projections.status import StatusView, list_systems
 
 TODAY = date(2025, 5, 6)
 
@@ -31,7 +32,7 @@ def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
         uscc = _uscc(n)
         account = rt.ledger.open_account(
             token_sha256=f"token-{n}", role=Role.LEGAL_PERSON, name=f"单位{n}",
-            phone="13800000000", uscc=uscc, today=TODAY,
+            phone="13800000000", uscc=uscc, bound_by="operator", today=TODAY,
         )
         rt.ledger.register_unit(
             caller=account,
@@ -60,7 +61,7 @@ def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
 
 
 def _all_docs(rt: Runtime) -> list[dict[str, Any]]:
-    docs, _ = list_systems(rt.reads, scope=ListScope(), filters={}, after=None, limit=500)
+    docs, _ = list_systems(rt.reads, reach=Reach.division(""), filters={}, after=None, limit=500)
     return docs
 
 

@@ -178,6 +178,7 @@ def test_an_authorised_agent_may_file_for_the_unit(app: Ledger, unit: tuple[str,
         today=TODAY,
     )
 
+    agent = app.get_account(agent.id)  # the link is recorded on the account
     assert file_online(app, agent, uscc).filing_number == f"{NANAN}-2025-000001"
 
 

@@ -115,6 +115,7 @@ def test_keys_are_scoped_per_caller(app: Ledger, unit: tuple[str, Account]) -> N
     request = RequestKey(KEY, "digest-a")
 
     by_owner = file_with_key(app, owner, uscc, request)
+    agent = app.get_account(agent.id)  # the link is recorded on the account
     by_agent = file_with_key(app, agent, uscc, request)
 
     assert by_agent.replayed is False

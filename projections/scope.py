@@ -1,0 +1,49 @@
+"""The SQL form of the access rule: which rows of a view a caller's `Reach` covers.
+
+`ledger.access.reach_of` decides what an account reaches; this module only writes that decision
+as a WHERE clause, so the lists, the audit, the feed and the exports can never disagree with the
+ledger's own checks (docs/identity.md). A unit-side reach is a set of USCCs; a police-side reach
+a division prefix ("" = every row, rows without a division included); no reach, no rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.sql import SQL, Composable, Identifier
+
+from ledger.access import Reach
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def reach_sql(
+    reach: Reach,
+    *,
+    uscc_column: str,
+    division_columns: tuple[str, ...],
+    actor_column: str | None = None,
+    alias: str | None = None,
+) -> tuple[list[Composable], list[Any]]:
+    """The clauses (to AND) and their parameters that keep only the rows `reach` covers.
+    `actor_column`, when given, also keeps a unit-side caller's own acts (its uploads)."""
+
+    def column(name: str) -> Composable:
+        return Identifier(alias, name) if alias else Identifier(name)
+
+    if reach.units is not None:
+        parts: list[Composable] = [SQL("{c} = ANY(%s)").format(c=column(uscc_column))]
+        params: list[Any] = [sorted(reach.units)]
+        if actor_column is not None:
+            parts.append(SQL("{c} = %s").format(c=column(actor_column)))
+            params.append(reach.account_id)
+        return [SQL("(") + SQL(" OR ").join(parts) + SQL(")")], params
+    if reach.division_prefix is None:
+        return [SQL("FALSE")], []
+    if reach.division_prefix == "":
+        return [], []
+    pattern = _like_prefix(reach.division_prefix)
+    parts = [SQL("{c} LIKE %s").format(c=column(c)) for c in division_columns]
+    return [SQL("(") + SQL(" OR ").join(parts) + SQL(")")], [pattern] * len(division_columns)

@@ -1,0 +1,1 @@
+"""The OpenID provider the identity tests run (provider.mjs) and its fixture."""
