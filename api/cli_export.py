@@ -50,7 +50,7 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
                 runtime,
                 as_of=args.as_of or today,
                 rules=runtime.rules,
-                division_prefix=args.division,
+                reach=Reach.division(args.division or ""),
                 division_code=None,
                 kind=args.kind,
             )

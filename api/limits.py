@@ -43,6 +43,10 @@ MAX_BUCKETS = 50_000
 ADMIN_ONLY_IN_PRODUCTION = ("/docs", "/redoc", "/metrics")
 
 
+# Opening accounts without a token: by self-signup, or from an OpenID ID token.
+_SIGN_UP = frozenset({"/v1/accounts", "/v1/accounts/oidc"})
+
+
 class RateLimiter:
     """Token buckets by key: `burst` requests at once, refilled at `per_second`."""
 
@@ -143,7 +147,7 @@ class LimitsMiddleware:
         )
 
     def _rate_limited(self, scope: Scope, headers: Headers) -> Any:
-        if scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/accounts":
+        if scope["method"] == "POST" and scope["path"].rstrip("/") in _SIGN_UP:
             client = scope.get("client")
             address = client[0] if client else "unknown"
             if (wait := self.accounts.take(address)) is not None:

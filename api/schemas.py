@@ -334,6 +334,11 @@ class SystemPublic(BaseModel):
     correction_orders: list[CorrectionOrderPublic] = Field(default_factory=list)
     open_correction_orders: int = 0
     last_inspection: InspectionSummary | None = None
+    unit_verification: Literal["pending", "confirmed", "rejected"] | None = Field(
+        default=None,
+        description="in a filing's answer: whether the unit's registration is still pending"
+        " (filed by an agent whom no officer or legal person has confirmed yet)",
+    )
 
 
 class SystemPage(BaseModel):

@@ -18,7 +18,7 @@ from ledger.errors import ValidationFailed
 from ledger.validation import FieldRules, device_errors, location_warnings, system_field_errors
 from ledger.values import CHANGEABLE_FIELDS, Device, FieldError
 
-# The calendar every deadline is counted in (shared/domain.md, "Deadlines").
+# The calendar every deadline is counted in (docs/contract.md, "Deadlines and obligations").
 LEDGER_CALENDAR = ZoneInfo("Asia/Shanghai")
 
 INSPECTION_RESULTS = ("consistent", "discrepancy")

@@ -1,6 +1,6 @@
 """Enums and small frozen value types of the filing ledger.
 
-The string values are the contract's vocabularies (shared/contract.md, "Vocabularies"); they are
+The string values are the contract's vocabularies (docs/contract.md, "Vocabularies"); they are
 persisted inside events, so they are never renamed.
 """
 

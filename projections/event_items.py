@@ -1,7 +1,7 @@
 """One domain event as the contract shows it: its type name, who, when, its data and its diff.
 
-History, audit and feed items share this shape (shared/contract.md, "history" and "Feed and
-obligations"). `describe` renders one event given the system's filed fields before it, and
+History, audit and feed items share this shape (docs/contract.md, "History items" and "Audit and
+feed"). `describe` renders one event given the system's filed fields before it, and
 `fields_after` folds those fields forward, so a caller walks a system's events with both:
 
     fields: dict[str, Any] = {}

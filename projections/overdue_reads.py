@@ -15,7 +15,9 @@ from typing import Any
 
 from psycopg.sql import SQL, Identifier
 
+from ledger.access import Reach
 from ledger.rules import Rules
+from projections.scope import reach_condition
 
 # The stable read names of projections.overdue.OverdueView (this module must not import the
 # view: the view's module re-exports `overdue_items` for its readers).
@@ -61,18 +63,15 @@ def overdue_items(
     *,
     as_of: date,
     rules: Rules,
-    division_prefix: str | None,
+    reach: Reach,
     division_code: str | None,
     kind: str | None,
     after: tuple[date, str] | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], tuple[date, str] | None]:
     """One page of the lists as of a day, by due date; and the cursor of the next page."""
-    scope = ["TRUE"]
     params: dict[str, Any] = {"as_of": as_of, "soon": rules.due_soon_days, "limit": limit + 1}
-    if division_prefix:
-        scope.append("d.division_code LIKE %(prefix)s")
-        params["prefix"] = division_prefix.replace("%", "").replace("_", "") + "%"
+    scope = [reach_condition(reach, division_column="d.division_code", params=params)]
     if division_code:
         scope.append("d.division_code = %(division)s")
         params["division"] = division_code

@@ -47,3 +47,16 @@ def reach_sql(
     pattern = _like_prefix(reach.division_prefix)
     parts = [SQL("{c} LIKE %s").format(c=column(c)) for c in division_columns]
     return [SQL("(") + SQL(" OR ").join(parts) + SQL(")")], [pattern] * len(division_columns)
+
+
+def reach_condition(reach: Reach, *, division_column: str, params: dict[str, Any]) -> str:
+    """The same rule for a query written with named parameters (the overdue lists), over a
+    division column only: those lists hold police-side work, so a unit-side reach gets no
+    rows; a police-side one its prefix's rows ("" = all); none, no rows. Adds `reach_prefix`
+    to `params` when it needs it."""
+    if reach.units is not None or reach.division_prefix is None:
+        return "FALSE"
+    if reach.division_prefix == "":
+        return "TRUE"
+    params["reach_prefix"] = _like_prefix(reach.division_prefix)
+    return f"{division_column} LIKE %(reach_prefix)s"

@@ -20,6 +20,7 @@ from api.exports import (
     overdue_rows,
     system_rows,
 )
+from api.logs import security_event
 from api.problems import Problem
 from api.render import system_public
 from api.routes.accounts import PROBLEMS
@@ -73,7 +74,7 @@ def all_overdue(
     *,
     as_of: date,
     rules: Rules,
-    division_prefix: str | None,
+    reach: Reach,
     division_code: str | None,
     kind: str | None,
     cap: int = MAX_EXPORT_ROWS,
@@ -86,7 +87,7 @@ def all_overdue(
             rt.reads,
             as_of=as_of,
             rules=rules,
-            division_prefix=division_prefix,
+            reach=reach,
             division_code=division_code,
             kind=kind,
             after=after,
@@ -146,13 +147,15 @@ def export_overdue(
             rt,
             as_of=day,
             rules=rt.rules,
-            division_prefix=None if caller.role is Role.ADMIN else caller.division_code,
+            reach=reach_of(caller),
             division_code=division_code,
             kind=kind,
         )
     except TooMany:
         raise _too_many() from None
     content = export_table(overdue_rows(items), OVERDUE_COLUMNS, format)
+    security_event("export", what="overdue", account_id=str(caller.id), role=str(caller.role),
+                   rows=len(items), format=format)  # fmt: skip
     return _download(content, fmt=format, stem=stem)
 
 
@@ -185,6 +188,8 @@ def export_systems(
     except TooMany:
         raise _too_many() from None
     content = export_table(system_rows(items), SYSTEM_COLUMNS, format)
+    security_event("export", what="systems", account_id=str(caller.id), role=str(caller.role),
+                   rows=len(items), format=format)  # fmt: skip
     return _download(content, fmt=format, stem=stem)
 
 

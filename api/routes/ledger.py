@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Caller, RuntimeDep
+from api.logs import security_event
 from api.verification import public_report, signer_of, verify
 from ledger.errors import Forbidden, NotFound
 from ledger.values import Role
@@ -36,4 +37,6 @@ async def verification(rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
     if caller.role not in (Role.AUDITOR, Role.ADMIN):
         raise Forbidden("only auditors and admins verify the ledger")
     result = await run_in_threadpool(verify, rt)
+    security_event("ledger_verified", account_id=str(caller.id), role=str(caller.role),
+                   verified=result.verified)  # fmt: skip
     return public_report(result, signer_of(rt))

@@ -11,6 +11,7 @@ from api import cursors
 from api.deps import Caller, QueryDate, RuntimeDep, Today
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
+from ledger.access import reach_of
 from ledger.values import Role
 from projections.overdue import overdue_items
 
@@ -44,7 +45,7 @@ def overdue(
         rt.reads,
         as_of=as_of or today,
         rules=rt.rules,
-        division_prefix=None if caller.role is Role.ADMIN else caller.division_code,
+        reach=reach_of(caller),
         division_code=division_code,
         kind=kind,
         after=(date.fromisoformat(after[0]), str(after[1])) if after else None,

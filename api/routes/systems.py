@@ -59,6 +59,7 @@ def system_response(
     *,
     status: int = 200,
     location: bool = False,
+    unit_verification: bool = False,
 ) -> JSONResponse:
     """A system's body (`SystemPublic`) with its `ETag` (and `Location`, for a creating write).
 
@@ -71,10 +72,14 @@ def system_response(
     body = SystemPublic.model_validate(
         system_public(system_document(system), rules, today=today, changes=changes)
     )
+    content = body.model_dump(mode="json")
+    if unit_verification:  # a filing's answer says whether its unit is still pending
+        unit = rt.ledger.find_unit(system.unit_uscc) if system.unit_uscc else None
+        content["unit_verification"] = None if unit is None else str(unit.verification)
     headers = {"ETag": etag(system.version)}
     if location:
         headers["Location"] = f"/v1/systems/{system.id}"
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
 @router.post("/systems", status_code=201, response_model=SystemPublic, responses=WRITE_PROBLEMS)
@@ -119,7 +124,9 @@ def file_system(
         device_sheet_id=body.device_sheet_id,
         request=request_key(request, body.model_dump(mode="json"), idempotency_key),
     )
-    return system_response(rt, outcome.aggregate, today, status=201, location=True)
+    return system_response(
+        rt, outcome.aggregate, today, status=201, location=True, unit_verification=True
+    )
 
 
 @router.get("/systems/{system_id}", response_model=SystemPublic, responses=PROBLEMS)

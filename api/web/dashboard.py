@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from api.deps import today
 from api.exports import MEDIA_TYPES, OVERDUE_COLUMNS, Columns, export_table, overdue_rows
+from api.logs import security_event
 from api.web import reads
 from api.web.labels import OVERDUE_KINDS
 from api.web.site import Officer, PageRoute, is_htmx, render, runtime_of
@@ -84,4 +85,6 @@ def overdue_export(
 ) -> Response:
     """Every item of a list (or of all lists) as of today, as a spreadsheet."""
     rows = reads.overdue_all(runtime_of(request), account, as_of=today(), kind=kind)
+    security_event("export", what="overdue", account_id=str(account.id), role=str(account.role),
+                   rows=len(rows), format=format, via="pages")  # fmt: skip
     return export_response(overdue_rows(rows), OVERDUE_COLUMNS, format, f"overdue-{kind or 'all'}")

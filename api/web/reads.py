@@ -18,7 +18,6 @@ from api.runtime import Runtime
 from api.web.errors import PageError
 from ledger.access import reach_of
 from ledger.accounts import Account
-from ledger.values import Role
 from projections.documents import system_document
 from projections.overdue import KINDS, overdue_items
 from projections.status import list_systems
@@ -29,11 +28,6 @@ PAGE_SIZE = 50
 def _wait(rt: Runtime, names: Iterable[str]) -> None:
     if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=tuple(names)):
         raise Problem(503, "the views are catching up; try again shortly")
-
-
-def _division_prefix(caller: Account) -> str | None:
-    """As GET /v1/overdue: an admin sees every district, others their own (or their prefix)."""
-    return None if caller.role is Role.ADMIN else caller.division_code
 
 
 def overdue_page(
@@ -54,7 +48,7 @@ def overdue_page(
         rt.reads,
         as_of=as_of,
         rules=rt.rules,
-        division_prefix=_division_prefix(caller),
+        reach=reach_of(caller),
         division_code=None,
         kind=kind,
         after=(date.fromisoformat(after[0]), str(after[1])) if after else None,
@@ -73,7 +67,7 @@ def overdue_all(
             rt,
             as_of=as_of,
             rules=rt.rules,
-            division_prefix=_division_prefix(caller),
+            reach=reach_of(caller),
             division_code=None,
             kind=kind,
         )

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from api.deps import today
 from api.exports import SYSTEM_COLUMNS, system_rows
+from api.logs import security_event
 from api.web import reads
 from api.web.dashboard import Format, export_response
 from api.web.errors import FormErrors
@@ -74,6 +75,8 @@ def systems_export(
     """Every system the search finds, as a spreadsheet."""
     filters, _values = search_filters(q, unit_uscc, status, place_category)
     rows = reads.systems_all(runtime_of(request), account, filters=filters, today=today())
+    security_event("export", what="systems", account_id=str(account.id), role=str(account.role),
+                   rows=len(rows), format=format, via="pages")  # fmt: skip
     return export_response(system_rows(rows), SYSTEM_COLUMNS, format, "systems")
 
 

@@ -1,6 +1,6 @@
 """Builders for the HTTP contract tests: valid codes, request bodies, accounts, units, uploads.
 
-Everything here goes through HTTP (shared/contract.md), except police accounts, which the
+Everything here goes through HTTP (docs/contract.md), except police accounts, which the
 contract creates with the command line tool (see `police_token` in conftest). Each builder
 returns something the contract accepts; a test changes one thing to make it wrong.
 """

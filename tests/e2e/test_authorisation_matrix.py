@@ -2,7 +2,7 @@
 
 The routes are read from `app.routes`, so a route added without an entry in `CASES` fails
 `test_every_route_has_an_entry`. Two units: A (南岸区 500108) and B (沙坪坝区 500106), each
-with a system filed online. Who sees which (shared/contract.md): a unit its own; an officer
+with a system filed online. Who sees which (docs/contract.md): a unit its own; an officer
 its district; an auditor its prefix (`500108` sees A, `5101` sees neither); an admin both.
 The rules: no token is 401 on every /v1 route but `POST /v1/accounts`; out of scope is 404
 as if absent; in scope but not the caller's to do is 403.

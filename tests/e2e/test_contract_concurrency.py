@@ -1,5 +1,5 @@
 """Concurrent writes through HTTP: If-Match lets exactly one of racing changes win, and racing
-filings in one division get distinct, gapless filing numbers (shared/contract.md)."""
+filings in one division get distinct, gapless filing numbers (docs/contract.md)."""
 
 from __future__ import annotations
 

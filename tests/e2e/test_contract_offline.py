@@ -1,5 +1,5 @@
 """Offline filing by an officer, the channel that sticks, and auditors' read-only reach, through
-HTTP only (shared/contract.md, "Systems"; shared/domain.md, "Channels")."""
+HTTP only (docs/contract.md, "Systems" and "Channels")."""
 
 from __future__ import annotations
 

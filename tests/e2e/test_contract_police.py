@@ -1,4 +1,4 @@
-"""Correction orders and inspections through HTTP (shared/contract.md, "Police side"): who may
+"""Correction orders and inspections through HTTP (docs/contract.md, "Police side"): who may
 write them, what a bad body gets back, and an idempotent retry."""
 
 from __future__ import annotations

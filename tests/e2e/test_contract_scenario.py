@@ -1,4 +1,4 @@
-"""The acceptance scenario, step by step, through HTTP only (shared/contract.md).
+"""The acceptance scenario, step by step, through HTTP only (docs/contract.md).
 
 A legal person registers its unit, files a system with its cameras, reads, lists, changes and
 cancels it, and the ledger keeps its history, its past states and its scope.

@@ -1,5 +1,5 @@
 """Attachments (at most 102,400 bytes of PDF, JPEG, PNG, XLSX or CSV) and the authorisation
-letter they carry, through HTTP only (shared/contract.md, "Accounts and units")."""
+letter they carry, through HTTP only (docs/contract.md, "Attachments" and "Units and agents")."""
 
 from __future__ import annotations
 

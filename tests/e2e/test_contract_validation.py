@@ -1,5 +1,5 @@
 """Invalid requests, through HTTP only: one 422 names every bad field, nothing is written, and
-every error is application/problem+json (shared/contract.md, "General")."""
+every error is application/problem+json (docs/contract.md, "General")."""
 
 from __future__ import annotations
 

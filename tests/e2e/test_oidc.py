@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from pydantic import ValidationError
 
 from api.app import create_app
 from api.oidc import CACHE_SECONDS, REFETCH_SECONDS, OidcVerifier
@@ -314,8 +316,6 @@ def test_without_a_provider_the_route_is_a_404_problem(
 def test_an_unreachable_provider_is_a_503_not_a_500(
     settings: Settings, runtime: Runtime, provider: Provider
 ) -> None:
-    import socket
-
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -330,8 +330,6 @@ def test_an_unreachable_provider_is_a_503_not_a_500(
 
 
 def test_the_settings_refuse_a_plain_http_issuer_off_loopback_or_no_client_id() -> None:
-    from pydantic import ValidationError
-
     with pytest.raises(ValidationError, match="https"):
         Settings(oidc_issuer="http://login.example.gov.cn", oidc_client_id="psvs-ledger")
     with pytest.raises(ValidationError, match="LEDGER_OIDC_CLIENT_ID"):

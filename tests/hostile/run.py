@@ -30,7 +30,7 @@ peers = ["unit_a", "unit_b"]
 # A schema-valid request may still be refused by rules JSON Schema cannot state: check
 # characters (USCC, ID card), the GB/T 2260 table, a place type of its category, dates against
 # today, attachments that must exist and be the caller's, If-Match versions, cursors this
-# service gave out, an upload's real media type (shared/contract.md: 422 naming every bad
+# service gave out, an upload's real media type (docs/contract.md, "General": 422 naming every bad
 # field, 412, 428, 400, 415).
 [checks.positive_data_acceptance]
 expected-statuses = ["2XX", 400, 401, 403, 404, 409, 412, 415, 422, 428, 429, 503]

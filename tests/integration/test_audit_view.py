@@ -43,7 +43,6 @@ BOOKKEEPING_TOPICS = tuple(
 )
 
 
-
 @dataclass
 class Story:
     legal: Account

@@ -11,6 +11,7 @@ from api.runtime import Runtime, open_runtime
 from api.settings import Settings
 from bench.scale import DistrictLoader, assign, division_sizes
 from bench.scale_story import END, system_id
+from ledger.access import Reach
 from projections.overdue import KINDS, OverdueView, overdue_items
 from projections.rebuild import rebuild
 
@@ -53,12 +54,23 @@ def test_a_loaded_log_has_the_mix_and_every_overdue_kind(runtime: Runtime) -> No
     sizes = division_sizes(600)
     events = _load(runtime, sizes)
     assert 4.0 <= events / 600 <= 5.0
-    rebuild(app=runtime.ledger, registry=runtime.registry, kind=OverdueView,
-            open_view=runtime.open_view, rules_toml=None)
+    rebuild(
+        app=runtime.ledger,
+        registry=runtime.registry,
+        kind=OverdueView,
+        open_view=runtime.open_view,
+        rules_toml=None,
+    )
     # A fixed day just after the last one drawn: the lists do not depend on the clock.
     items, _next = overdue_items(
-        runtime.reads, as_of=date(2026, 11, 23), rules=runtime.rules, division_prefix="50",
-        division_code=None, kind=None, after=None, limit=100_000,
+        runtime.reads,
+        as_of=date(2026, 11, 23),
+        rules=runtime.rules,
+        reach=Reach.division("50"),
+        division_code=None,
+        kind=None,
+        after=None,
+        limit=100_000,
     )
     assert {item["kind"] for item in items} == set(KINDS)
     assert date(2026, 11, 23) > END

@@ -52,29 +52,58 @@ def _build(rt: Runtime, units: int, *, first: int = 0) -> None:
     for n in range(first, first + units):
         uscc = _uscc(n)
         account = rt.ledger.open_account(
-            token_sha256=f"token-{n}", role=Role.LEGAL_PERSON, name=f"单位{n}",
-            phone="13800000000", uscc=uscc, bound_by="operator", today=TODAY,
+            token_sha256=f"token-{n}",
+            role=Role.LEGAL_PERSON,
+            name=f"单位{n}",
+            phone="13800000000",
+            uscc=uscc,
+            bound_by="operator",
+            today=TODAY,
         )
         rt.ledger.register_unit(
             caller=account,
-            fields={"uscc": uscc, "name": f"单位{n}", "unit_type": "enterprise",
-                    "address": "南岸区", "division_code": "500108",
-                    "legal_representative": "法人", "contact_name": "联系人",
-                    "contact_phone": "023-60437688", "authorization_letter_id": None,
-                    "business_licence_id": None},
+            fields={
+                "uscc": uscc,
+                "name": f"单位{n}",
+                "unit_type": "enterprise",
+                "address": "南岸区",
+                "division_code": "500108",
+                "legal_representative": "法人",
+                "contact_name": "联系人",
+                "contact_phone": "023-60437688",
+                "authorization_letter_id": None,
+                "business_licence_id": None,
+            },
             today=TODAY,
         )
         for k in range(2):
             rt.ledger.file_system(
                 caller=account,
-                fields={"unit_uscc": uscc, "name": f"系统{n}-{k}", "place_category": 2,
-                        "place_type": "park", "address": f"公园路{k}号",
-                        "division_code": "500108", "longitude": 106.57, "latitude": 29.53,
-                        "commissioned_on": date(2025, 4, 20), "storage_days": 30,
-                        "collection_area": "入口", "outsourced_to": None},
-                devices=[{"device_id": None, "name": "入口", "address": "东门",
-                          "device_type": "dome", "indoor": False, "face_capture": False,
-                          "storage_days": 30}],
+                fields={
+                    "unit_uscc": uscc,
+                    "name": f"系统{n}-{k}",
+                    "place_category": 2,
+                    "place_type": "park",
+                    "address": f"公园路{k}号",
+                    "division_code": "500108",
+                    "longitude": 106.57,
+                    "latitude": 29.53,
+                    "commissioned_on": date(2025, 4, 20),
+                    "storage_days": 30,
+                    "collection_area": "入口",
+                    "outsourced_to": None,
+                },
+                devices=[
+                    {
+                        "device_id": None,
+                        "name": "入口",
+                        "address": "东门",
+                        "device_type": "dome",
+                        "indoor": False,
+                        "face_capture": False,
+                        "storage_days": 30,
+                    }
+                ],
                 today=TODAY,
             )
 
@@ -139,8 +168,11 @@ def test_small_batches_and_a_rebuild_link_every_event_the_same(
         curs.execute("SELECT position, signature FROM chain_checkpoints ORDER BY position")
         signed = {row["position"]: row["signature"] for row in curs.fetchall()}
     report = rebuild(
-        app=runtime.ledger, registry=runtime.registry, kind=ChainView,
-        open_view=runtime.open_view, rules_toml=None,
+        app=runtime.ledger,
+        registry=runtime.registry,
+        kind=ChainView,
+        open_view=runtime.open_view,
+        rules_toml=None,
     )
     assert report.generation == 2
     with runtime.reads.transaction() as curs:
@@ -191,7 +223,9 @@ def test_a_changed_topic_is_named_at_its_position(
     )
     result = verify(runtime)
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, target, "changed",
+        False,
+        target,
+        "changed",
     )
 
 
@@ -202,7 +236,9 @@ def test_a_deleted_event_is_named_at_its_position(
     _as_superuser(database_url, "DELETE FROM ledger_events WHERE notification_id = %s", (target,))
     result = verify(runtime)
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, target, "missing",
+        False,
+        target,
+        "missing",
     )
 
 
@@ -225,7 +261,9 @@ def test_a_forged_event_in_a_gap_is_named_at_its_position(
     )
     result = verify(runtime)
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, gap, "inserted",
+        False,
+        gap,
+        "inserted",
     )
 
 
@@ -256,7 +294,9 @@ def test_two_swapped_events_are_named_at_the_first_of_them(
             )
     result = verify(runtime)
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, first, "reordered",
+        False,
+        first,
+        "reordered",
     )
 
 
@@ -272,7 +312,9 @@ def test_two_events_with_swapped_contents_are_named_at_the_first_of_them(
     )
     result = verify(runtime)
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, first, "changed",
+        False,
+        first,
+        "changed",
     )
 
 
@@ -291,7 +333,9 @@ def test_a_forged_checkpoint_signature_is_caught(runtime: Runtime, linked: list[
         )
     result = verify(runtime)
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, row["position"], "bad signature",
+        False,
+        row["position"],
+        "bad signature",
     )
     assert result.checkpoints.verified == 1
 
@@ -318,9 +362,12 @@ def test_events_rewritten_together_with_their_links_are_caught_by_a_checkpoint(
         for link in links:
             event = events[link["position"]]
             digest = link_hash(
-                position=link["position"], originator_id=event["originator_id"],
-                originator_version=event["originator_version"], topic=event["topic"],
-                state=event["state"], prev_hash=prev,
+                position=link["position"],
+                originator_id=event["originator_id"],
+                originator_version=event["originator_version"],
+                topic=event["topic"],
+                state=event["state"],
+                prev_hash=prev,
             )
             conn.execute(
                 "UPDATE chain_links SET hash = %s, prev_hash = %s WHERE position = %s",
@@ -328,10 +375,13 @@ def test_events_rewritten_together_with_their_links_are_caught_by_a_checkpoint(
             )
             prev = digest
     result = verify(runtime)
-    first_checkpoint_after = next(p for i, p in enumerate(linked, 1)
-                                  if i % CHECKPOINT_EVERY == 0 and p >= target)
+    first_checkpoint_after = next(
+        p for i, p in enumerate(linked, 1) if i % CHECKPOINT_EVERY == 0 and p >= target
+    )
     assert (result.verified, result.first_bad_position, result.problem) == (
-        False, first_checkpoint_after, "checkpoint mismatch",
+        False,
+        first_checkpoint_after,
+        "checkpoint mismatch",
     )
 
 
@@ -343,8 +393,8 @@ def test_history_hashes_are_the_chains(runtime: Runtime, linked: list[int]) -> N
         row = curs.fetchone()
         assert row is not None
         curs.execute(
-            "SELECT originator_version, hash, prev_hash FROM chain_links"
-            " WHERE originator_id = %s", (row["originator_id"],),
+            "SELECT originator_version, hash, prev_hash FROM chain_links WHERE originator_id = %s",
+            (row["originator_id"],),
         )
         expected = {r["originator_version"]: (r["hash"], r["prev_hash"]) for r in curs}
     assert chain_hashes(runtime.reads, row["originator_id"]) == expected
@@ -385,9 +435,7 @@ def test_a_start_re_enables_a_disabled_trigger(
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER ALL")
     open_runtime(settings.model_copy(update={"data_dir": tmp_path}), projections=False).close()
-    with psycopg.connect(database_url) as conn, pytest.raises(
-        psycopg.errors.InsufficientPrivilege
-    ):
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("DELETE FROM ledger_events")
 
 
@@ -413,7 +461,8 @@ def _check_role(database_url: str, role: str) -> None:
         conn.execute("LOCK TABLE ledger_events IN EXCLUSIVE MODE")  # eventsourcing's insert
         conn.execute(
             "INSERT INTO ledger_events (originator_id, originator_version, topic, state)"
-            " VALUES (%s, 1, 't', '{}')", (uuid.uuid4(),),
+            " VALUES (%s, 1, 't', '{}')",
+            (uuid.uuid4(),),
         )
         assert conn.execute("SELECT count(*) FROM ledger_events").fetchone()
     for statement, error in [
@@ -424,4 +473,3 @@ def _check_role(database_url: str, role: str) -> None:
     ]:
         with psycopg.connect(as_role) as conn, pytest.raises(error):
             conn.execute(statement)
-

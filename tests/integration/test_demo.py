@@ -50,7 +50,7 @@ def test_the_small_demo_has_items_on_every_overdue_list(loaded: tuple[Runtime, s
         runtime.reads,
         as_of=today,
         rules=runtime.rules,
-        division_prefix=NANAN,
+        reach=Reach.division(NANAN),
         division_code=None,
         kind=None,
         after=None,

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from api.runtime import Runtime
+from ledger.access import Reach
 from projections.overdue import overdue_items
 from tests.integration.districts import NANAN, SHAPINGBA, District
 
@@ -22,8 +23,14 @@ def listed(
     assert runner is not None
     runner.catch_up()
     items, _ = overdue_items(
-        rt.reads, as_of=as_of, rules=rt.rules, division_prefix=None, division_code=division,
-        kind=kind, after=None, limit=500,
+        rt.reads,
+        as_of=as_of,
+        rules=rt.rules,
+        reach=Reach.division(""),
+        division_code=division,
+        kind=kind,
+        after=None,
+        limit=500,
     )
     return {(item["system_id"], item["kind"]): item for item in items}
 
@@ -83,10 +90,21 @@ def test_filing_a_discovered_system_takes_it_off_the_unfiled_list_from_that_day(
     district = District(runtime)
     system = district.discover(date(2025, 4, 20), discovered_on=date(2025, 6, 1))
     outcome = runtime.ledger.file_system(
-        caller=district.unit, fields=district.fields(date(2025, 4, 20)),
-        devices=[{"device_id": None, "name": "入口", "address": "东门", "device_type": "dome",
-                  "indoor": False, "face_capture": False, "storage_days": 30}],
-        today=date(2025, 6, 10), discovered_system_id=system,
+        caller=district.unit,
+        fields=district.fields(date(2025, 4, 20)),
+        devices=[
+            {
+                "device_id": None,
+                "name": "入口",
+                "address": "东门",
+                "device_type": "dome",
+                "indoor": False,
+                "face_capture": False,
+                "storage_days": 30,
+            }
+        ],
+        today=date(2025, 6, 10),
+        discovered_system_id=system,
     )
     assert outcome.aggregate.id == system
     assert (str(system), "unfiled") in listed(runtime, date(2025, 6, 5))
@@ -138,8 +156,14 @@ def _pages(rt: Runtime, as_of: date, kind: str | None, limit: int) -> list[tuple
     after = None
     while True:
         items, after = overdue_items(
-            rt.reads, as_of=as_of, rules=rt.rules, division_prefix=None, division_code=NANAN,
-            kind=kind, after=after, limit=limit,
+            rt.reads,
+            as_of=as_of,
+            rules=rt.rules,
+            reach=Reach.division(""),
+            division_code=NANAN,
+            kind=kind,
+            after=after,
+            limit=limit,
         )
         found += [(item["system_id"], item["kind"]) for item in items]
         if after is None:

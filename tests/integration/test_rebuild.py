@@ -19,6 +19,7 @@ import pytest
 
 from api.runtime import Runtime, open_runtime
 from api.settings import Settings
+from ledger.access import Reach
 from ledger.rules import rules_from_text, rules_text
 from projections.overdue import OverdueView, overdue_items
 from projections.runner import BatchRunner, ViewSlot
@@ -45,22 +46,32 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     }
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def _change_late(rt: Runtime) -> list[dict[str, Any]]:
     assert rt.wait_for_views(rt.head(), 10, names=("overdue",))
     items, _ = overdue_items(
-        rt.reads, as_of=date(2025, 9, 1), rules=rt.rules, division_prefix=None,
-        division_code=None, kind="change_late", after=None, limit=500,
+        rt.reads,
+        as_of=date(2025, 9, 1),
+        rules=rt.rules,
+        reach=Reach.division(""),
+        division_code=None,
+        kind="change_late",
+        after=None,
+        limit=500,
     )
     return items
 
 
 def _rules_with_change_days(path: Path, days: int) -> Path:
     text = rules_text().replace('version = "2025.1"', 'version = "nanan-2025.2"')
-    text = text.replace("[change]", "[change]\n# a district's own \"promptly\"", 1)
+    text = text.replace("[change]", '[change]\n# a district\'s own "promptly"', 1)
     before, after = text.split("[change]", 1)
     after = after.replace("days = 30", f"days = {days}", 1)
     path.write_text(before + "[change]" + after, encoding="utf-8")
@@ -85,8 +96,14 @@ def test_rebuild_under_shorter_change_days_lists_the_change_late_while_reads_go_
         while not stop.is_set():
             try:
                 items, _ = overdue_items(
-                    service.reads, as_of=date(2025, 9, 1), rules=service.rules,
-                    division_prefix=None, division_code=None, kind=None, after=None, limit=500,
+                    service.reads,
+                    as_of=date(2025, 9, 1),
+                    rules=service.rules,
+                    reach=Reach.division(""),
+                    division_code=None,
+                    kind=None,
+                    after=None,
+                    limit=500,
                 )
                 reads.append(len(items))
             except BaseException as error:
@@ -141,8 +158,14 @@ def test_interrupted_rebuild_leaves_the_live_view_and_resumes(
         district.file(date(2025, 6, 10), filed_on=date(2025, 7, 11 + n))
     assert service.wait_for_views(service.head(), 10, names=("overdue",))
     before = overdue_items(
-        service.reads, as_of=date(2025, 9, 1), rules=service.rules, division_prefix=None,
-        division_code=None, kind=None, after=None, limit=500,
+        service.reads,
+        as_of=date(2025, 9, 1),
+        rules=service.rules,
+        reach=Reach.division(""),
+        division_code=None,
+        kind=None,
+        after=None,
+        limit=500,
     )[0]
     assert len(before) == 5
     rules_toml = _rules_with_change_days(tmp_path / "r.toml", 10).read_text(encoding="utf-8")
@@ -150,22 +173,36 @@ def test_interrupted_rebuild_leaves_the_live_view_and_resumes(
     generation, abandoned = service.registry.begin_rebuild("overdue", rules_toml=rules_toml)
     assert (generation, abandoned) == (2, None)
     partial = service.open_view(OverdueView, 2, rules_from_text(rules_toml, source="test"))
-    slot = ViewSlot(name="overdue", open=lambda g, r: partial, registry=service.registry,
-                    view=partial)
-    BatchRunner(app=service.ledger, slot=slot, conninfo=lambda: service.url, page_size=3,
-                follow_registry=False)._step()
+    slot = ViewSlot(
+        name="overdue", open=lambda g, r: partial, registry=service.registry, view=partial
+    )
+    BatchRunner(
+        app=service.ledger,
+        slot=slot,
+        conninfo=lambda: service.url,
+        page_size=3,
+        follow_registry=False,
+    )._step()
     assert partial.max_tracking_id(service.ledger.name) == 3
     partial.datastore.close()
     assert service.registry.get("overdue").generation == 1  # type: ignore[union-attr]
-    assert overdue_items(
-        service.reads, as_of=date(2025, 9, 1), rules=service.rules, division_prefix=None,
-        division_code=None, kind=None, after=None, limit=500,
-    )[0] == before
+    assert (
+        overdue_items(
+            service.reads,
+            as_of=date(2025, 9, 1),
+            rules=service.rules,
+            reach=Reach.division(""),
+            division_code=None,
+            kind=None,
+            after=None,
+            limit=500,
+        )[0]
+        == before
+    )
     status = _cli(settings, "projections", "status")
     assert "rebuilding into generation 2 (resumable)" in status.stdout
 
-    done = _cli(settings, "projections", "rebuild", "overdue", "--rules",
-                str(tmp_path / "r.toml"))
+    done = _cli(settings, "projections", "rebuild", "overdue", "--rules", str(tmp_path / "r.toml"))
     assert done.returncode == 0, done.stderr
     assert "generation 2 is live" in done.stdout
     assert "(replaced 1), resumed" in done.stdout

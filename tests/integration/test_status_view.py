@@ -25,35 +25,63 @@ def _uscc(n: int) -> str:
     return body + codes.uscc_check_char(body)
 
 
-
 def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
     systems = []
     for n in range(units):
         uscc = _uscc(n)
         account = rt.ledger.open_account(
-            token_sha256=f"token-{n}", role=Role.LEGAL_PERSON, name=f"单位{n}",
-            phone="13800000000", uscc=uscc, bound_by="operator", today=TODAY,
+            token_sha256=f"token-{n}",
+            role=Role.LEGAL_PERSON,
+            name=f"单位{n}",
+            phone="13800000000",
+            uscc=uscc,
+            bound_by="operator",
+            today=TODAY,
         )
         rt.ledger.register_unit(
             caller=account,
-            fields={"uscc": uscc, "name": f"单位{n}", "unit_type": "enterprise",
-                    "address": "南岸区", "division_code": "500108",
-                    "legal_representative": "法人", "contact_name": "联系人",
-                    "contact_phone": "023-60437688", "authorization_letter_id": None,
-                    "business_licence_id": None},
+            fields={
+                "uscc": uscc,
+                "name": f"单位{n}",
+                "unit_type": "enterprise",
+                "address": "南岸区",
+                "division_code": "500108",
+                "legal_representative": "法人",
+                "contact_name": "联系人",
+                "contact_phone": "023-60437688",
+                "authorization_letter_id": None,
+                "business_licence_id": None,
+            },
             today=TODAY,
         )
         for k in range(per_unit):
             outcome = rt.ledger.file_system(
                 caller=account,
-                fields={"unit_uscc": uscc, "name": f"系统{n}-{k}", "place_category": 2,
-                        "place_type": "park", "address": f"公园路{k}号",
-                        "division_code": "500108", "longitude": None, "latitude": None,
-                        "commissioned_on": date(2025, 4, 20), "storage_days": 30,
-                        "collection_area": "入口", "outsourced_to": None},
-                devices=[{"device_id": None, "name": "入口", "address": "东门",
-                          "device_type": "dome", "indoor": False, "face_capture": False,
-                          "storage_days": 30}],
+                fields={
+                    "unit_uscc": uscc,
+                    "name": f"系统{n}-{k}",
+                    "place_category": 2,
+                    "place_type": "park",
+                    "address": f"公园路{k}号",
+                    "division_code": "500108",
+                    "longitude": None,
+                    "latitude": None,
+                    "commissioned_on": date(2025, 4, 20),
+                    "storage_days": 30,
+                    "collection_area": "入口",
+                    "outsourced_to": None,
+                },
+                devices=[
+                    {
+                        "device_id": None,
+                        "name": "入口",
+                        "address": "东门",
+                        "device_type": "dome",
+                        "indoor": False,
+                        "face_capture": False,
+                        "storage_days": 30,
+                    }
+                ],
                 today=TODAY,
             )
             systems.append(outcome.aggregate)
@@ -78,8 +106,12 @@ def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtim
     systems = _file_many(runtime, units=3, per_unit=4)
     first = systems[0]
     runtime.ledger.change_system(
-        caller=runtime.ledger.account_for_token("token-0"), system_id=first.id,
-        expected_version=1, effective_on=TODAY, reason="改名", changes={"name": "新名字"},
+        caller=runtime.ledger.account_for_token("token-0"),
+        system_id=first.id,
+        expected_version=1,
+        effective_on=TODAY,
+        reason="改名",
+        changes={"name": "新名字"},
         today=TODAY,
     )
     runner = runtime.runner("status")
