@@ -218,7 +218,13 @@ class SystemChanges(Strict):
     place_category: Whole | None = None
     place_type: str | None = Field(default=None, min_length=1, max_length=64)
     address: str | None = Field(default=None, min_length=1, max_length=200)
-    division_code: str | None = Field(default=None, min_length=1, max_length=12)
+    division_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=12,
+        description="always refused (422): a system's district is moved by an officer of its"
+        " district, POST /v1/systems/{system_id}/move",
+    )
     longitude: Number | None = None
     latitude: Number | None = None
     commissioned_on: Day | None = None

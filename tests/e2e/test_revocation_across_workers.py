@@ -246,8 +246,13 @@ def refused_within_a_second(
     before = [a for a in seen if a.done_at < started]
     assert len(before) >= WARM and all(a.status == accepted for a in before), summary(before)
     assert len(workers_of(before, accepted)) == WORKERS, summary(before)
-    late = [a for a in seen if a.sent_at >= returned + REFUSED_WITHIN and a.status != refused]
-    assert late == [], late
+    # A refusal shows the revocation was committed before it was answered: from then on (or
+    # from `revoke`'s return, if sooner) every request sent a second later must be refused.
+    refusals = [a for a in seen if a.status == refused]
+    assert refusals != [], summary(seen)
+    revoked_by = min(returned, min(a.done_at for a in refusals))
+    late = [a for a in seen if a.sent_at >= revoked_by + REFUSED_WITHIN and a.status != refused]
+    assert late == [], (f"accepted more than {REFUSED_WITHIN} s after the revocation", late)
 
     checks = all_answer(served, call, refused, since=returned)
     for other in also or []:
@@ -259,6 +264,7 @@ def refused_within_a_second(
     }  # fmt: skip
     figures = {
         "revocation_took_s": round(returned - started, 3),
+        "first_refused_after_return_s": round(min(a.sent_at for a in refusals) - returned, 3),
         "last_accepted_after_return_s": last_accepted,
         "answers_during": summary(seen),
         "answers_after": summary(checks),
