@@ -19,8 +19,14 @@ from tests.e2e.test_authorisation_matrix import (
 )
 
 A, B = "A", "B"
-PAGE_ROLES = ("officer_a", "officer_b", "auditor_a", "auditor_x", "admin", "unit_a", "anonymous")
-POLICE = {"officer_a", "officer_b", "auditor_a", "auditor_x", "admin"}
+# The API matrix's principals, impostors included: an officer without a district and an
+# auditor with a city's prefix sign in; a unit's account, one that only claimed a USCC, and
+# expired, rotated and revoked police tokens are refused at the sign-in.
+PAGE_ROLES = (
+    "officer_a", "officer_b", "auditor_a", "auditor_cq", "auditor_x", "admin", "officer_none",
+    "unit_a", "claimant_a", "expired", "rotated", "revoked", "anonymous",
+)  # fmt: skip
+POLICE = {"officer_a", "officer_b", "auditor_a", "auditor_cq", "auditor_x", "admin", "officer_none"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 Url = Callable[[World, str], str]

@@ -227,7 +227,7 @@ def all_answer(served: Served, call: Call, status: int, since: float) -> list[An
 def refused_within_a_second(
     served: Served,
     call: Call,
-    revoke: Callable[[], None],
+    revoke: Callable[[], object],
     *,
     accepted: int = 200,
     refused: int = 401,
@@ -249,7 +249,7 @@ def refused_within_a_second(
     # A refusal shows the revocation was committed before it was answered: from then on (or
     # from `revoke`'s return, if sooner) every request sent a second later must be refused.
     refusals = [a for a in seen if a.status == refused]
-    assert refusals != [], summary(seen)
+    assert refusals != [], (f"nothing refused within {REFUSED_WITHIN} s", summary(seen))
     revoked_by = min(returned, min(a.done_at for a in refusals))
     late = [a for a in seen if a.sent_at >= revoked_by + REFUSED_WITHIN and a.status != refused]
     assert late == [], (f"accepted more than {REFUSED_WITHIN} s after the revocation", late)
