@@ -160,3 +160,18 @@ def channel_of(account: Account) -> Channel | None:
     if account.role is Role.OFFICER:
         return Channel.OFFLINE
     return None
+
+
+def reads_police_lists(account: Account) -> bool:
+    """The overdue lists and their exports are police-side work (a unit gets 403)."""
+    return not account.role.is_unit_side and not account.disabled
+
+
+def may_verify_ledger(account: Account) -> bool:
+    """Recomputing the whole chain: auditors and admins (an officer 403, a unit 404)."""
+    return account.role in (Role.AUDITOR, Role.ADMIN) and not account.disabled
+
+
+def may_record_police_act(account: Account, *, division_code: str) -> bool:
+    """Discoveries, correction orders, inspections and moves: an officer of the district."""
+    return account.role is Role.OFFICER and sees_division(account, division_code)

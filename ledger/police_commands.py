@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError
 
 from ledger import codes
-from ledger.access import actor_of
+from ledger.access import actor_of, may_record_police_act
 from ledger.accounts import Account
 from ledger.base_commands import LedgerBase, Outcome, RequestKey
 from ledger.errors import (
@@ -117,7 +117,7 @@ class PoliceCommands(LedgerBase):
         system = self._find(system_id, VideoSystem)
         if system is None or not self.may_see_system(caller, system):
             raise NotFound("no such system")
-        if caller.role is not Role.OFFICER:
+        if not may_record_police_act(caller, division_code=system.division_code):
             raise Forbidden("only an officer of the system's district does this")
         return system
 

@@ -58,7 +58,8 @@ class StatusView(ViewRecorder):
     unique_indexes = frozenset({"systems_position"})
 
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
-        """Folds the batch's system events into their documents; records new agents."""
+        """Folds the batch's system events into their documents; records units and their
+        verification."""
         # Picked by the class of their topic: the others are never decoded.
         shown = [
             (index, notification, cls)

@@ -78,8 +78,6 @@ def audit(
     )
     after = _after(cursor)
     views = ["audit", *(["chain"] if "chain" in rt.slots else [])]
-    if caller.role.is_unit_side:
-        views.append("status")  # its units come from the status view's agents
     if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=views):
         raise Problem(
             503, "the audit view is catching up; try again shortly", headers={"Retry-After": "1"}

@@ -28,9 +28,8 @@ from api.routes.overdue import Kind
 from api.runtime import Runtime
 from api.sheet_template import SHEET_TITLE
 from api.sheets import device_sheet_template
-from ledger.access import Reach, reach_of
+from ledger.access import Reach, reach_of, reads_police_lists
 from ledger.rules import Rules
-from ledger.values import Role
 from projections.overdue import overdue_items
 from projections.status import list_systems
 
@@ -135,12 +134,10 @@ def export_overdue(
     as_of: Annotated[QueryDate | None, Query(description="a day; today if unset")] = None,
 ) -> Response:
     """The overdue lists (GET /v1/overdue) as one xlsx or CSV file, every page."""
-    if caller.role.is_unit_side:
+    if not reads_police_lists(caller):
         raise Problem(403, "the overdue lists are for officers, auditors and admins")
     day = as_of or today
     stem = f"overdue-{division_code or caller.division_code or 'all'}-{day.isoformat()}"
-    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
-        return _download(export_table([], OVERDUE_COLUMNS, format), fmt=format, stem=stem)
     _wait(rt, ("overdue",))
     try:
         items = all_overdue(
@@ -173,8 +170,6 @@ def export_systems(
 ) -> Response:
     """The systems list (GET /v1/systems) as one xlsx or CSV file, every page."""
     stem = f"systems-{division_code or caller.division_code or 'mine'}-{today.isoformat()}"
-    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
-        return _download(export_table([], SYSTEM_COLUMNS, format), fmt=format, stem=stem)
     _wait(rt, ("status",))
     filters = {
         "division_code": division_code,

@@ -32,8 +32,9 @@ from ledger.access import Reach, reach_of
 from projections.feed_reads import read_feed
 
 NDJSON = "application/x-ndjson"
-# The views an item needs: its row (audit), its hash (chain), a unit's agents (status).
-FEED_VIEWS = ("audit", "chain", "status")
+# The views an item needs: its row (audit) and its hash (chain). Who sees it comes from the
+# caller's own account (ledger/access.py), not from a view.
+FEED_VIEWS = ("audit", "chain")
 PAGE_SIZE = 1000
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 

@@ -10,8 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import Caller, RuntimeDep
 from api.logs import security_event
 from api.verification import public_report, signer_of, verify
+from ledger.access import may_verify_ledger
 from ledger.errors import Forbidden, NotFound
-from ledger.values import Role
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -34,7 +34,7 @@ async def verification(rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
     checkpoints' public key is in `checkpoints.public_key` (raw Ed25519, base64)."""
     if caller.role.is_unit_side:
         raise NotFound("no such resource")
-    if caller.role not in (Role.AUDITOR, Role.ADMIN):
+    if not may_verify_ledger(caller):
         raise Forbidden("only auditors and admins verify the ledger")
     result = await run_in_threadpool(verify, rt)
     security_event("ledger_verified", account_id=str(caller.id), role=str(caller.role),

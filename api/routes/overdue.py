@@ -11,8 +11,7 @@ from api import cursors
 from api.deps import Caller, QueryDate, RuntimeDep, Today
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
-from ledger.access import reach_of
-from ledger.values import Role
+from ledger.access import reach_of, reads_police_lists
 from projections.overdue import overdue_items
 
 router = APIRouter(prefix="/v1", tags=["police"])
@@ -32,10 +31,8 @@ def overdue(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """The duties on a list as of a day, by due date; each item names its rules version."""
-    if caller.role.is_unit_side:
+    if not reads_police_lists(caller):
         raise Problem(403, "the overdue lists are for officers, auditors and admins")
-    if caller.role is Role.OFFICER and division_code not in (None, caller.division_code):
-        return {"items": [], "next_cursor": None}
     after = cursors.decode(cursor, length=2)
     if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("overdue",)):
         raise Problem(

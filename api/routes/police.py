@@ -35,9 +35,9 @@ from api.schemas import (
     MoveRequest,
     SystemPublic,
 )
-from ledger.access import sees_division
+from ledger.access import may_record_police_act
 from ledger.system_checks import correction_order_errors, inspection_errors
-from ledger.values import FieldError, Role
+from ledger.values import FieldError
 
 router = APIRouter(prefix="/v1", tags=["police"])
 CREATE_PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -61,7 +61,7 @@ def discover(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """An officer records a system found in use that was never filed (status `unfiled`)."""
-    if not (caller.role is Role.OFFICER and sees_division(caller, body.division_code)):
+    if not may_record_police_act(caller, division_code=body.division_code):
         raise Problem(403, "only an officer of that district records a discovery")
     outcome = rt.ledger.discover_system(
         caller=caller,

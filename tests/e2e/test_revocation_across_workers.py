@@ -105,7 +105,7 @@ class Served:
     def ask(self, call: Call) -> Answer:
         """Sends `call` on a new connection; notes which worker accepted it."""
         connection = http.client.HTTPConnection("127.0.0.1", self.deployment.port, timeout=15)
-        headers = h.auth(call.token)
+        headers = h.auth(call.token) if call.token else {}
         payload = None
         if call.body is not None:
             payload = json.dumps(call.body).encode()
@@ -162,13 +162,18 @@ class Hammer:
     answers: list[Answer] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    error: BaseException | None = None
 
     def __post_init__(self) -> None:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stopping.is_set():
-            answer = self.served.ask(self.call)
+            try:
+                answer = self.served.ask(self.call)
+            except Exception as error:  # seen by the test, in warm() or after the revocation
+                self.error = error
+                return
             with self.lock:
                 self.answers.append(answer)
 
@@ -188,6 +193,7 @@ class Hammer:
         """Waits until both workers accepted the call (so both have the token cached)."""
         deadline = time.monotonic() + WARM_SECONDS
         while True:
+            assert self.error is None, self.error
             seen = self.seen()
             wrong = [a for a in seen if a.status != accepted]
             assert wrong == [], f"refused before the revocation: {wrong[:3]}"
@@ -242,6 +248,7 @@ def refused_within_a_second(
         revoke()
         returned = time.monotonic()
         time.sleep(max(returned + REFUSED_WITHIN - time.monotonic(), 0))
+    assert hammer.error is None, hammer.error
     seen = hammer.seen()
     before = [a for a in seen if a.done_at < started]
     assert len(before) >= WARM and all(a.status == accepted for a in before), summary(before)
