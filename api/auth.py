@@ -29,9 +29,13 @@ CACHE_SECONDS = 0.5
 _CACHE_LIMIT = 10_000
 
 
+TOKEN_PREFIX = "psvs_"
+
+
 def new_token() -> tuple[str, str]:
-    """A fresh token and its hash."""
-    token = secrets.token_urlsafe(32)
+    """A fresh token and its hash. The prefix lets secret scanners recognise a leaked token,
+    and keeps one from starting with "-" (a command line would read it as an option)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     return token, token_hash(token)
 
 
@@ -126,4 +130,3 @@ _REFUSALS = {
     "expired": "the bearer token has expired; ask for a new one",
     "disabled": "the account is disabled",
 }
-

@@ -135,8 +135,9 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
                 security_event("tokens_revoked", account_id=str(account.id), via="cli")
                 print(f"every token of account {account.id} revoked")
             else:
+                token = sys.stdin.readline() if args.token == "-" else args.token
                 credential = ledger.revoke_token(
-                    token_sha256=token_hash(args.token.strip()), reason=args.reason
+                    token_sha256=token_hash(token.strip()), reason=args.reason
                 )
                 security_event("token_revoked", account_id=str(credential.account_id), via="cli")
                 print(f"token of account {credential.account_id} revoked")
@@ -187,6 +188,8 @@ def add_account_commands(commands: Any) -> None:
         formatter_class=fmt,
     )
     revoke.add_argument("--account", dest="account_id", help="revoke all its tokens")
-    revoke.add_argument("--token", help="revoke this one token")
+    revoke.add_argument(
+        "--token", help='revoke this one token ("-": read it from standard input, out of ps)'
+    )
     revoke.add_argument("--reason", default="", help="recorded with the event")
     revoke.set_defaults(handler=revoke_token)

@@ -331,3 +331,38 @@ def test_an_officers_move_is_its_own_event_and_both_districts_see_the_history_up
     overdue = client.get("/v1/overdue", params={"kind": "change_late"}, headers=shapingba)
     assert overdue.status_code == 200
     assert all(i["system_id"] != system_id for i in overdue.json()["items"])
+
+
+def test_the_command_line_lists_disables_and_revokes_accounts(
+    client: TestClient,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    from api import cli
+
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setenv("LEDGER_DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(settings.data_dir))
+    unit = h.unit_account(client)
+    officer = police_token(runtime, Role.OFFICER, h.NANAN)
+    assert officer.startswith("psvs_")  # never "-...", which a command line reads as an option
+
+    assert cli.main(["accounts", "disable", unit.account_id, "--reason", "调离"]) == 0
+    assert cli.main(["accounts", "list", "--role", "legal_person"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{unit.account_id}\tlegal_person\tdisabled\t{unit.uscc}" in listed
+    monkeypatch.setattr("sys.stdin", io.StringIO(officer + "\n"))
+    assert cli.main(["accounts", "revoke-token", "--token=-", "--reason", "泄露"]) == 0
+    assert cli.main(["accounts", "revoke-token"]) == 2  # neither --token nor --account
+    bad = cli.main(["accounts", "create", "--role", "legal_person", "--name", "某公司"])
+    assert bad == 2  # a legal-person account needs its USCC
+
+    time.sleep(CACHE_SECONDS + 0.1)
+    assert client.get("/v1/systems", headers=unit.headers).status_code == 401
+    assert client.get("/v1/systems", headers=h.auth(officer)).status_code == 401
+    assert cli.main(["accounts", "enable", unit.account_id]) == 0
+    time.sleep(CACHE_SECONDS + 0.1)
+    assert client.get("/v1/systems", headers=unit.headers).status_code == 200
