@@ -46,6 +46,7 @@ def dashboard(
         "counts": counts,
         "kinds": OVERDUE_KINDS,
         "as_of": as_of,
+        "pending_units": reads.pending_units(runtime_of(request), account),
         **_list_context(request, account, kind, cursor, as_of),
     }
     return render(request, "dashboard.html", context, account=account)

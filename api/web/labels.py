@@ -17,6 +17,7 @@ OVERDUE_KINDS: dict[str, str] = {
 }
 STATUSES = {"filed": "已备案", "cancelled": "已注销", "unfiled": "未备案"}
 CHANNELS = {"online": "线上", "offline": "线下"}
+VERIFICATIONS = {"pending": "待核验", "confirmed": "已核验", "rejected": "已驳回"}
 PLACE_CATEGORIES = {
     1: "一类：政府建设的道路及公共区域",
     2: "二类：人员聚集场所",

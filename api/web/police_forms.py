@@ -18,12 +18,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import today
+from api.logs import security_event
 from api.schemas import CorrectionOrderCreate, InspectionCreate
-from api.web.errors import FormErrors
+from api.web.errors import FormErrors, PageError
 from api.web.site import Officer, PageRoute, checked_form, runtime_of
 from api.web.systems import system_page
 from ledger.errors import LedgerError
 from ledger.system_checks import correction_order_errors, inspection_errors
+from ledger.units import Verification
 from ledger.values import FieldError
 
 router = APIRouter(route_class=PageRoute)
@@ -129,3 +131,19 @@ async def record_inspection(request: Request, account: Officer, system_id: UUID)
         semantics=semantics,
         command=command,
     )
+
+
+@router.post("/units/{uscc}/verification")
+async def decide_verification(request: Request, account: Officer, uscc: str) -> Response:
+    """The unit page's confirm/reject form: POST /v1/units/{uscc}/verification's command."""
+    form = await checked_form(request)
+    decision = str(form.get("decision") or "")
+    note = str(form.get("note") or "")[:2000]
+    if decision not in ("confirmed", "rejected"):
+        raise PageError(422, "请选择确认或驳回。")
+    unit = runtime_of(request).ledger.decide_verification(
+        caller=account, uscc=uscc, decision=Verification(decision), note=note, today=today()
+    )
+    security_event("unit_verification", account_id=str(account.id), uscc=unit.uscc,
+                   decision=decision, via="pages")  # fmt: skip
+    return RedirectResponse(f"/officer/units/{unit.uscc}?saved=verification", status_code=303)

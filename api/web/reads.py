@@ -20,7 +20,7 @@ from ledger.access import reach_of
 from ledger.accounts import Account
 from projections.documents import system_document
 from projections.overdue import KINDS, overdue_items
-from projections.status import list_systems
+from projections.status import list_systems, list_units
 
 PAGE_SIZE = 50
 
@@ -131,3 +131,10 @@ def system_detail(
 def unit_detail(rt: Runtime, caller: Account, uscc: str) -> dict[str, Any]:
     """The unit as GET /v1/units/{uscc} shows it to this caller."""
     return unit_public(rt.ledger.unit_for(caller, uscc), caller)
+
+
+def pending_units(rt: Runtime, caller: Account) -> list[dict[str, Any]]:
+    """The units registered by agents and not yet decided, in the caller's reach, as
+    GET /v1/units?verification=pending gives them."""
+    _wait(rt, ("status",))
+    return list_units(rt.reads, reach=reach_of(caller), verification="pending", limit=200)

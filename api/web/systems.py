@@ -16,6 +16,7 @@ from api.web.dashboard import Format, export_response
 from api.web.errors import FormErrors
 from api.web.site import Officer, PageRoute, is_htmx, render, runtime_of
 from ledger import codes
+from ledger.access import may_verify_unit
 
 router = APIRouter(route_class=PageRoute)
 SearchText = Annotated[str, Query(max_length=100)]
@@ -121,5 +122,15 @@ def unit(
     items, next_cursor = reads.systems_page(
         rt, account, filters=filters, cursor=cursor, today=today()
     )
-    context = {"unit": found, "items": items, "next_cursor": next_cursor, "cursor": cursor}
+    may_decide = found["verification"] == "pending" and may_verify_unit(
+        account, uscc=found["uscc"], division_code=found["division_code"]
+    )
+    context = {
+        "unit": found,
+        "items": items,
+        "next_cursor": next_cursor,
+        "cursor": cursor,
+        "may_decide": may_decide,
+        "saved": request.query_params.get("saved"),
+    }
     return render(request, "unit.html", context, account=account)

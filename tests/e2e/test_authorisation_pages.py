@@ -70,6 +70,8 @@ POST_FORMS: dict[str, Url] = {
     "/officer/systems/{system_id}/inspections": (
         lambda w, o: f"/officer/systems/{w.systems[o]}/inspections"),
     "/officer/logout": _fixed("/officer/logout"),
+    "/officer/units/{uscc}/verification": (
+        lambda w, o: f"/officer/units/{w.units[A]}/verification"),
 }  # fmt: skip
 # Covered by the sign-in below (every role) and by the static test.
 OTHERS = {("GET", "/officer/login"), ("POST", "/officer/login"), ("GET", "/officer/static/{path}")}

@@ -366,3 +366,32 @@ def test_the_command_line_lists_disables_and_revokes_accounts(
     assert cli.main(["accounts", "enable", unit.account_id]) == 0
     time.sleep(CACHE_SECONDS + 0.1)
     assert client.get("/v1/systems", headers=unit.headers).status_code == 200
+
+
+def test_an_officer_confirms_a_pending_unit_in_the_pages(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from tests.e2e.test_authorisation_pages import _sign_in
+
+    squatter, uscc, _system_id = _squat(client)
+    pages = TestClient(client.app, follow_redirects=False)
+    status, csrf = _sign_in(pages, police_token(runtime, Role.OFFICER, h.NANAN))
+    assert status == 303
+
+    dashboard = pages.get("/officer/")
+    assert dashboard.status_code == 200 and f"/officer/units/{uscc}" in dashboard.text
+    unit_page = pages.get(f"/officer/units/{uscc}")
+    assert "待核验" in unit_page.text and 'id="verification-form"' in unit_page.text
+    forged = pages.post(f"/officer/units/{uscc}/verification",
+                        data={"csrf_token": "forged", "decision": "confirmed"})  # fmt: skip
+    assert forged.status_code == 403
+    form = {"csrf_token": csrf, "decision": "confirmed", "note": "已核对"}
+    done = pages.post(f"/officer/units/{uscc}/verification", data=form)
+
+    assert done.status_code == 303, done.text
+    assert client.get(f"/v1/units/{uscc}", headers=squatter.headers).json()["verification"] == (
+        "confirmed"
+    )
+    after = pages.get(f"/officer/units/{uscc}")
+    assert "已核验" in after.text and 'id="verification-form"' not in after.text
+    assert 'id="no-pending-units"' in pages.get("/officer/").text
