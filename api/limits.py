@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -35,7 +36,7 @@ from api.problem_docs import allowed_methods
 from api.problems import Problem, problem_response
 from api.security import add_security_headers
 from api.settings import Settings
-from ledger.values import Role
+from ledger.values import FieldError, Role
 
 # Buckets kept per limiter; past this the least recently used are forgotten (a flood of
 # made-up tokens costs bounded memory, and a forgotten bucket starts full again).
@@ -112,7 +113,8 @@ class LimitsMiddleware:
         send = _complete_allow(scope, add_security_headers(scope, send))
         headers = Headers(scope=scope)
         refusal = (
-            self._rate_limited(scope, headers)
+            _nul_in_query(scope)
+            or self._rate_limited(scope, headers)
             or await self._gated(scope)
             or self._database_away(scope)
         )
@@ -226,3 +228,23 @@ def _replay(chunks: list[bytes], pending: Message | None, receive: Receive) -> R
         return await receive()
 
     return replayed
+
+
+def _nul_in_query(scope: Scope) -> Any:
+    """422 naming each query parameter that holds a NUL character: no text the service stores
+    or compares can hold one (PostgreSQL refuses it), so it is bad input, never a 500."""
+    raw = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    bad = sorted({name for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+                  if "\x00" in name or "\x00" in value})  # fmt: skip
+    if not bad:
+        return None
+    return problem_response(
+        422,
+        f"{len(bad)} field(s) are invalid",
+        errors=[
+            FieldError(("query", name.replace("\x00", "")), "must not contain a NUL character")
+            for name in bad
+        ],
+    )
