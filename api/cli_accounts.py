@@ -146,6 +146,13 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
     return _errors(run)
 
 
+def relink_agents(args: argparse.Namespace, settings: Settings) -> int:
+    with _ledger(settings) as ledger:
+        written = ledger.relink_agents()
+    print(f"{written} agent link(s) recorded on their accounts")
+    return 0
+
+
 def add_account_commands(commands: Any) -> None:
     accounts = commands.add_parser(
         "accounts", help="accounts and their credentials: create, list, disable, revoke"
@@ -193,3 +200,11 @@ def add_account_commands(commands: Any) -> None:
     )
     revoke.add_argument("--reason", default="", help="recorded with the event")
     revoke.set_defaults(handler=revoke_token)
+
+    relink = sub.add_parser(
+        "relink-agents",
+        help="once, after upgrading a log written before accounts recorded their units: record"
+        " each agent's units on its account (idempotent)",
+        formatter_class=fmt,
+    )
+    relink.set_defaults(handler=relink_agents)

@@ -26,7 +26,7 @@ from ledger.access import (
 )
 from ledger.accounts import Account, Credential
 from ledger.attachments import Attachment
-from ledger.base_commands import LedgerBase, Outcome, RequestKey
+from ledger.base_commands import A, LedgerBase, Outcome, RequestKey
 from ledger.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationFailed
 from ledger.ids import credential_id, keyed_id
 from ledger.units import Unit, Verification
@@ -265,22 +265,41 @@ class UnitCommands(LedgerBase):
         self.save(account)
         return account
 
-    def accounts(self) -> list[Account]:
-        """Every account, in the order opened (the command line's `accounts list`)."""
-        topic = get_topic(Account.Opened)
-        found: list[Account] = []
+    def relink_agents(self) -> int:
+        """Records on each agent's account the units it is an agent of (`LinkedToUnit`), where
+        a log written before accounts recorded their units lacks it: the one-off step of an
+        upgrade (`psvs-ledger accounts relink-agents`). Idempotent; returns the links written."""
+        written = 0
+        for unit in self._every(Unit.Registered, Unit):
+            for account_id in unit.agents:
+                account = self._find(UUID(account_id), Account)
+                if account is None or unit.uscc in account.agent_of:
+                    continue
+                account.link_to_unit(uscc=unit.uscc)
+                self.save(account)
+                written += 1
+        return written
+
+    def _every(self, created: type[Any], kind: type[A]) -> list[A]:
+        """Every aggregate of `kind`, found by the topic of its created event, in log order."""
+        topic = get_topic(created)
+        found: list[A] = []
         start = 1
         while True:
             page = self.recorder.select_notifications(start, 1000, topics=[topic])
             for notification in page:
                 originator = notification.originator_id
-                account_id = originator if isinstance(originator, UUID) else UUID(originator)
-                account = self._find(account_id, Account)
-                if account is not None:
-                    found.append(account)
+                aggregate_id = originator if isinstance(originator, UUID) else UUID(originator)
+                aggregate = self._find(aggregate_id, kind)
+                if aggregate is not None:
+                    found.append(aggregate)
             if len(page) < 1000:
                 return found
             start = page[-1].id + 1
+
+    def accounts(self) -> list[Account]:
+        """Every account, in the order opened (the command line's `accounts list`)."""
+        return self._every(Account.Opened, Account)
 
     # --- attachments ------------------------------------------------------------------------
     def upload(

@@ -395,3 +395,28 @@ def test_an_officer_confirms_a_pending_unit_in_the_pages(
     after = pages.get(f"/officer/units/{uscc}")
     assert "已核验" in after.text and 'id="verification-form"' not in after.text
     assert 'id="no-pending-units"' in pages.get("/officer/").text
+
+
+def test_an_upgrade_relinks_agents_recorded_only_on_their_unit(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """A log written before accounts recorded their units holds an agent only in the unit's
+    `AgentAuthorised`: that agent reaches nothing until `accounts relink-agents` runs."""
+    from ledger.values import Actor, Channel
+
+    owner, system_id = _unit_with_system(client)
+    person = h.open_person(client)
+    unit = runtime.ledger.find_unit(owner.uscc)
+    assert unit is not None
+    letter = UUID(h.upload_pdf(client, owner.token))
+    actor = Actor(account_id=owner.account_id, role=Role.LEGAL_PERSON, name="法人",
+                  on_behalf_of=owner.uscc)  # fmt: skip
+    unit.authorise_agent(account_id=person.account_id, authorization_letter_id=letter,
+                         actor=actor, channel=Channel.ONLINE, effective_on=h.today())  # fmt: skip
+    runtime.ledger.save(unit)  # as the old command did: the unit's side only
+    assert client.get(f"/v1/systems/{system_id}", headers=person.headers).status_code == 404
+
+    assert runtime.ledger.relink_agents() == 1
+    assert runtime.ledger.relink_agents() == 0  # idempotent
+    time.sleep(CACHE_SECONDS + 0.1)
+    assert client.get(f"/v1/systems/{system_id}", headers=person.headers).status_code == 200
