@@ -44,9 +44,9 @@ checks.negative_data_rejection.enabled = false
 
 # Rotating the token revokes the one the run signs in with: everything after would be 401.
 # (tests/e2e/test_identity.py and the authorisation matrix cover rotation.)
+# (One filter only: several in one block select what any of them matches.)
 [[operations]]
-include-path = "/v1/accounts/me/token"
-include-method = "POST"
+include-name = "POST /v1/accounts/me/token"
 enabled = false
 
 # `follow=true` keeps the feed open for ever (by design): fuzz the feed's pages only.
