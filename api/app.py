@@ -11,12 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from api import logs, problems, web
+from api import cursors, logs, problems, web
 from api.auth import Authenticator
 from api.deps import today
 from api.limits import LimitsMiddleware
 from api.problem_docs import document_problems
-from api.problems import Problem, problem_response
+from api.problems import Problem
 from api.routes import accounts, audit, bench, feed, overdue, police, systems
 from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
@@ -210,25 +210,45 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(logs.RequestLog, observe=_observe)
 
 
+def _is_admin(request: Request) -> bool:
+    """Whether the request carries an admin's bearer token. Any other token, a bad one
+    (counted by the throttle as on any route) or one that cannot be looked up while the
+    database is away gets the public answer: readiness itself stays public."""
+    if "authorization" not in request.headers:
+        return False
+    try:
+        account: Account = request.app.state.authenticator.account(request)
+    except Exception:
+        return False
+    return account.role is Role.ADMIN
+
+
 def _install_operations(app: FastAPI) -> None:
+    cursors.configure(app.state.settings)  # the lists' cursors are signed under its key
+
     @app.get("/livez", tags=["operations"])
     def livez() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
     def readyz(request: Request) -> JSONResponse:
-        """Ready when the database answers and the views are not too far behind."""
+        """Ready (200 `{"status": "ok"}`) when the database answers and the views are not too
+        far behind, else 503 `{"status": "degraded"}`. Only an admin's bearer token also gets
+        the details: the log's head, each view's position, lag and error, or the database's."""
         rt: Runtime = request.app.state.runtime
+        details: dict[str, Any]
         try:
             views = rt.health()
-            head = rt.head()
+            details = {"head": rt.head(), "views": views}
+            ready = not [v for v in views if v["error"] or v["lag"] > READY_MAX_LAG]
         except Exception as error:  # the database is down or unreachable
-            return problem_response(
-                503, f"database unavailable: {type(error).__name__}", headers={"Retry-After": "2"}
-            )
-        failing = [v for v in views if v["error"] or v["lag"] > READY_MAX_LAG]
-        body = {"status": "ok" if not failing else "degraded", "head": head, "views": views}
-        return JSONResponse(body, status_code=200 if not failing else 503)
+            details = {"database": f"unavailable: {type(error).__name__}: {error}"[:500]}
+            ready = False
+        body: dict[str, Any] = {"status": "ok" if ready else "degraded"}
+        if _is_admin(request):
+            body.update(details)
+        headers = None if ready else {"Retry-After": "2"}
+        return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from api import cli_projections
 from api.cli_accounts import add_account_commands
+from api.cli_attachments import add_attachment_commands
 from api.cli_export import add_export_commands
+from api.cli_units import add_unit_commands
 from api.settings import Settings
 
 
@@ -149,6 +151,8 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     add_account_commands(commands)
+    add_unit_commands(commands)
+    add_attachment_commands(commands)
 
     projections = commands.add_parser("projections", help="the views built from the log")
     projection_commands = projections.add_subparsers(dest="projections_command", required=True)

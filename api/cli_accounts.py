@@ -146,6 +146,34 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
     return _errors(run)
 
 
+def erase(args: argparse.Namespace, settings: Settings) -> int:
+    """Erases an account holder's personal data (crypto-shredding): their data key destroyed,
+    `Account.Erased` recorded, the account disabled; no event changed."""
+    from api.logs import security_event
+    from ledger.crypto import sealed_subject
+
+    def run() -> int:
+        with _ledger(settings) as ledger:
+            account = ledger.erase_account(account_id=UUID(args.account_id), reason=args.reason)
+            kept = [
+                field
+                for field in ("phone", "id_number")
+                if getattr(account, field) is not None
+                and sealed_subject(getattr(account, field)) != account.id
+            ]
+        security_event("account_erased", account_id=str(account.id), via="cli")
+        print(f"account {account.id} erased (and disabled)")
+        if kept:
+            print(
+                f"warning: {', '.join(kept)} predate(s) per-person keys (sealed under the ring"
+                " key): shown as erased, but still in the log",
+                file=sys.stderr,
+            )
+        return 0
+
+    return _errors(run)
+
+
 def relink_agents(args: argparse.Namespace, settings: Settings) -> int:
     with _ledger(settings) as ledger:
         written = ledger.relink_agents()
@@ -200,6 +228,16 @@ def add_account_commands(commands: Any) -> None:
     )
     revoke.add_argument("--reason", default="", help="recorded with the event")
     revoke.set_defaults(handler=revoke_token)
+
+    erased = sub.add_parser(
+        "erase",
+        help="erase an account holder's personal data (their data key is destroyed; no event"
+        " is changed, every proof stays verifiable) and disable the account",
+        formatter_class=fmt,
+    )
+    erased.add_argument("account_id")
+    erased.add_argument("--reason", default="", help="recorded with the event")
+    erased.set_defaults(handler=erase)
 
     relink = sub.add_parser(
         "relink-agents",

@@ -5,8 +5,14 @@ One ASGI middleware, so it sees every request before any route, form parser or p
 - a body larger than `LEDGER_MAX_BODY_BYTES` is refused with 413, whether it declares its
   length or arrives chunked without one (the chunks are counted as they arrive, and nothing
   is handed on once the cap is passed);
-- `POST /v1/accounts` is rate-limited per client address, and every request that carries a
-  bearer token per token (valid or not): over the limit is 429 with `Retry-After`;
+- `POST /v1/accounts` is rate-limited per client address, `POST /v1/attachments` too, and
+  every request that carries a bearer token per token (valid or not): over the limit is 429
+  with `Retry-After`;
+- self-signup (`POST /v1/accounts`) is also limited per client address per 24 hours
+  (`LEDGER_ACCOUNTS_PER_ADDRESS_PER_DAY`), counted in PostgreSQL (`SignupLimit`, table
+  `signup_addresses`) so every worker shares the count; only accounts really opened count. With
+  `LEDGER_SIGNUP_VERIFIER=module:callable` every self-signup must also pass that check first
+  (a proof-of-work or CAPTCHA verifier: `SignupVerifier`), else 403;
 - while the database does not answer, requests that need it get 503 at once (api/breaker.py);
 - with `LEDGER_ENVIRONMENT=production`, `/docs`, `/redoc` and `/metrics` answer only to an
   admin's token (no token: 401; another role: 404, as if absent). `/openapi.json` stays
@@ -14,18 +20,25 @@ One ASGI middleware, so it sees every request before any route, form parser or p
 
 Rate limits are token buckets held in this process: several workers each keep their own, so
 the effective limit is the configured one times the number of workers.
+
+`UploadQuota` (table `upload_quota`) is the per-account daily quota on uploads (count and
+bytes, `LEDGER_UPLOADS_PER_DAY`, `LEDGER_UPLOAD_BYTES_PER_DAY`): the upload route takes from it
+once it knows the caller and the size; over it is 429 with `Retry-After`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
+from eventsourcing.postgres import PostgresDatastore
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
@@ -46,6 +59,9 @@ ADMIN_ONLY_IN_PRODUCTION = ("/docs", "/redoc", "/metrics")
 
 # Opening accounts without a token: by self-signup, or from an OpenID ID token.
 _SIGN_UP = frozenset({"/v1/accounts", "/v1/accounts/oidc"})
+# Self-signup, anonymous: limited per address per day too (an OpenID sign-up names a subject).
+SIGNUP = "/v1/accounts"
+UPLOADS = "/v1/attachments"
 
 
 class RateLimiter:
@@ -101,6 +117,11 @@ class LimitsMiddleware:
         self.tokens = RateLimiter(
             per_second=settings.token_rate_per_second, burst=settings.token_burst
         )
+        self.uploads = RateLimiter(
+            per_second=settings.upload_rate_per_minute / 60, burst=settings.upload_burst
+        )
+        self.verifier = load_verifier(settings.signup_verifier)
+        self.signups: SignupLimit | None = None
         self.watch: DatabaseWatch | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,6 +141,8 @@ class LimitsMiddleware:
         )
         if refusal is None:
             refusal, receive = await self._capped_body(headers, receive)
+        if refusal is None and scope["method"] == "POST" and scope["path"].rstrip("/") == SIGNUP:
+            refusal, send = await self._signup(scope, headers, send)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -154,12 +177,50 @@ class LimitsMiddleware:
             address = client[0] if client else "unknown"
             if (wait := self.accounts.take(address)) is not None:
                 return _too_many(wait, "accounts opened from this address")
+        if (
+            scope["method"] == "POST"
+            and scope["path"].rstrip("/") == UPLOADS
+            and (wait := self.uploads.take(_address(scope))) is not None
+        ):
+            return _too_many(wait, "uploads from this address")
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             digest = hashlib.sha256(token.strip().encode()).hexdigest()
             if (wait := self.tokens.take(digest)) is not None:
                 return _too_many(wait, "requests with this token")
         return None
+
+    async def _signup(self, scope: Scope, headers: Headers, send: Send) -> tuple[Any, Send]:
+        """The verifier's check, then a place in the address's daily count of sign-ups (given
+        back when the account is not opened)."""
+        address = _address(scope)
+        if self.verifier is not None:
+            reason = await run_in_threadpool(self.verifier, address, headers)
+            if reason is not None:
+                return problem_response(403, f"sign-up refused: {reason}"), send
+        limit = self.settings.accounts_per_address_per_day
+        runtime = getattr(scope["app"].state, "runtime", None)
+        if limit <= 0 or runtime is None:
+            return None, send
+        if self.signups is None:
+            self.signups = await run_in_threadpool(SignupLimit, runtime.reads, per_day=limit)
+        signups = self.signups
+        place, wait = await run_in_threadpool(signups.reserve, address)
+        if place is None:
+            seconds = max(1, math.ceil(wait or 1))
+            return problem_response(
+                429,
+                f"at most {limit} accounts a day may be opened from one address; try again in"
+                f" {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            ), send
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and not 200 <= message["status"] < 300:
+                await run_in_threadpool(signups.release, place)
+            await send(message)
+
+        return None, sending
 
     async def _gated(self, scope: Scope) -> Any:
         """In production, the API's documentation and metrics are for admins only."""
@@ -248,3 +309,174 @@ def _nul_in_query(scope: Scope) -> Any:
             for name in bad
         ],
     )
+
+
+# --- sign-ups and uploads, counted in PostgreSQL --------------------------------------------
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+# A sign-up's check on public deployments: given the client address and the request's headers
+# (where a proof-of-work stamp or a CAPTCHA response travels), None to accept, or the reason to
+# refuse (403). It runs in a worker thread; it may call out (a CAPTCHA provider's siteverify).
+SignupVerifier = Callable[[str, Mapping[str, str]], str | None]
+
+
+def load_verifier(spec: str | None) -> SignupVerifier | None:
+    """The callable `module:name` names (LEDGER_SIGNUP_VERIFIER); a bad name fails the start."""
+    if not spec:
+        return None
+    module_name, _, name = spec.partition(":")
+    if not module_name or not name:
+        raise ValueError("LEDGER_SIGNUP_VERIFIER is module:callable")
+    found = getattr(importlib.import_module(module_name), name)
+    if not callable(found):
+        raise ValueError(f"LEDGER_SIGNUP_VERIFIER {spec} is not callable")
+    return cast(SignupVerifier, found)
+
+
+# The same lock as the runtime's start-up (api/runtime.py): see api/throttle.py.
+_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('psvs-ledger schema', 0))"
+_DAY = "make_interval(days => 1)"
+
+
+def _create(reads: PostgresDatastore, statements: Sequence[str]) -> None:
+    with reads.transaction(commit=True) as curs:
+        curs.execute(_SCHEMA_LOCK)
+        for statement in statements:
+            curs.execute(statement)
+
+
+def _lock(curs: Any, key: str) -> None:
+    """Serialises the check-and-count of one key (an address, an account) across processes."""
+    curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 17))", (key,))
+
+
+class SignupLimit:
+    """Self-signups per client address in any 24 hours, shared by every worker process."""
+
+    def __init__(self, reads: PostgresDatastore, *, per_day: int) -> None:
+        self.reads = reads
+        self.per_day = max(per_day, 1)
+        _create(
+            reads,
+            (
+                "CREATE TABLE IF NOT EXISTS signup_addresses (id bigserial PRIMARY KEY,"
+                " address text NOT NULL, opened_at timestamptz NOT NULL DEFAULT now())",
+                "CREATE INDEX IF NOT EXISTS signup_addresses_address"
+                " ON signup_addresses (address, opened_at)",
+                "CREATE INDEX IF NOT EXISTS signup_addresses_opened_at"
+                " ON signup_addresses (opened_at)",
+            ),
+        )
+
+    def reserve(self, address: str) -> tuple[int | None, float | None]:
+        """(a place, None) when the address may open one more account; else (None, seconds
+        until the oldest sign-up that counts leaves the 24 hours)."""
+        with self.reads.transaction(commit=True) as curs:
+            _lock(curs, f"signup:{address}")
+            curs.execute(f"DELETE FROM signup_addresses WHERE opened_at <= now() - {_DAY}")
+            curs.execute(
+                f"SELECT extract(epoch FROM opened_at + {_DAY} - now()) AS wait"
+                f" FROM signup_addresses WHERE address = %s AND opened_at > now() - {_DAY}"
+                " ORDER BY opened_at DESC OFFSET %s LIMIT 1",
+                (address, self.per_day - 1),
+            )
+            row = curs.fetchone()
+            if row is not None:
+                return None, float(row["wait"])
+            curs.execute(
+                "INSERT INTO signup_addresses (address) VALUES (%s) RETURNING id", (address,)
+            )
+            placed = curs.fetchone()
+            assert placed is not None
+            return int(placed["id"]), None
+
+    def release(self, place: int) -> None:
+        """Gives back a place whose request opened no account."""
+        with self.reads.transaction(commit=True) as curs:
+            curs.execute("DELETE FROM signup_addresses WHERE id = %s", (place,))
+
+
+class UploadQuota:
+    """Uploads per account in any 24 hours, in number and in bytes, shared by every worker."""
+
+    def __init__(self, reads: PostgresDatastore, *, per_day: int, bytes_per_day: int) -> None:
+        self.reads = reads
+        self.per_day = per_day
+        self.bytes_per_day = bytes_per_day
+        _create(
+            reads,
+            (
+                "CREATE TABLE IF NOT EXISTS upload_quota (id bigserial PRIMARY KEY,"
+                " account_id text NOT NULL, size integer NOT NULL,"
+                " uploaded_at timestamptz NOT NULL DEFAULT now())",
+                "CREATE INDEX IF NOT EXISTS upload_quota_account"
+                " ON upload_quota (account_id, uploaded_at)",
+                "CREATE INDEX IF NOT EXISTS upload_quota_uploaded_at ON upload_quota (uploaded_at)",
+            ),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_day > 0 or self.bytes_per_day > 0
+
+    def take(self, account_id: str, size: int) -> Problem | None:
+        """Counts one upload of `size` bytes, or answers the 429 (nothing counted) when it
+        would pass the account's count or bytes in the last 24 hours."""
+        if not self.enabled:
+            return None
+        with self.reads.transaction(commit=True) as curs:
+            _lock(curs, f"upload:{account_id}")
+            curs.execute(f"DELETE FROM upload_quota WHERE uploaded_at <= now() - {_DAY}")
+            curs.execute(
+                f"SELECT extract(epoch FROM uploaded_at + {_DAY} - now()) AS wait, size"
+                f" FROM upload_quota WHERE account_id = %s AND uploaded_at > now() - {_DAY}"
+                " ORDER BY uploaded_at, id",
+                (account_id,),
+            )
+            rows = [(float(r["wait"]), int(r["size"])) for r in curs.fetchall()]
+            refusal = self._refusal(rows, size)
+            if refusal is None:
+                curs.execute(
+                    "INSERT INTO upload_quota (account_id, size) VALUES (%s, %s)",
+                    (account_id, size),
+                )
+        return refusal
+
+    def _refusal(self, rows: list[tuple[float, int]], size: int) -> Problem | None:
+        waits: list[float] = []
+        if self.per_day > 0 and len(rows) >= self.per_day:
+            # the uploads that must leave the window first: all but the newest per_day - 1
+            waits.append(rows[len(rows) - self.per_day][0])
+        total = sum(s for _, s in rows)
+        if self.bytes_per_day > 0 and total + size > self.bytes_per_day:
+            freed = 0
+            wait = 86_400.0  # an upload larger than the whole daily allowance never fits
+            for leaves_in, s in rows:
+                freed += s
+                if total - freed + size <= self.bytes_per_day:
+                    wait = leaves_in
+                    break
+            waits.append(wait)
+        if not waits:
+            return None
+        seconds = max(1, math.ceil(max(waits)))
+        return Problem(
+            429,
+            f"upload quota reached: {self.per_day} uploads and {self.bytes_per_day} bytes per"
+            f" account in any 24 hours; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def upload_quota(state: Any, settings: Settings, reads: PostgresDatastore) -> UploadQuota:
+    """The app's `UploadQuota`, made on first use (its table created then)."""
+    quota: UploadQuota | None = getattr(state, "upload_quota", None)
+    if quota is None:
+        quota = UploadQuota(
+            reads, per_day=settings.uploads_per_day, bytes_per_day=settings.upload_bytes_per_day
+        )
+        state.upload_quota = quota
+    return quota

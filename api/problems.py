@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import security_headers
 from ledger.errors import (
     Conflict,
     Forbidden,
@@ -120,11 +123,10 @@ def install(app: FastAPI, semantic_checks: dict[tuple[str, str], SemanticCheck])
         check = semantic_checks.get((request.method, getattr(route, "path", "")))
         if check is not None and isinstance(error.body, dict):
             seen = {tuple(e["loc"]) for e in errors}
-            errors += [
-                {"loc": list(e.loc), "msg": e.msg}
-                for e in check(request, error.body)
-                if e.loc not in seen
-            ]
+            # The domain's checks read the ledger (the caller, attachments, a sheet's rows):
+            # in the thread pool, never on the event loop.
+            found = await run_in_threadpool(check, request, error.body)
+            errors += [{"loc": list(e.loc), "msg": e.msg} for e in found if e.loc not in seen]
         return problem_response(422, f"{len(errors)} field(s) are invalid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
@@ -144,14 +146,27 @@ def install(app: FastAPI, semantic_checks: dict[tuple[str, str], SemanticCheck])
     for kind in _database_errors():
         app.add_exception_handler(kind, database_down)
 
+    # Starlette calls this one from ServerErrorMiddleware, outside every user middleware: the
+    # answer gets the security headers and the request id here, as the middleware would add.
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         from api.logs import log_unexpected
 
         log_unexpected(request, error)
         if _is_database_down(error):
-            return _unavailable()
-        return problem_response(500, "an unexpected error occurred; it has been logged")
+            response = _unavailable()
+        else:
+            response = problem_response(500, "an unexpected error occurred; it has been logged")
+        return _as_the_middleware_would(request, response)
+
+
+def _as_the_middleware_would(request: Request, response: JSONResponse) -> JSONResponse:
+    for name, value in security_headers(request.url.path).items():
+        response.headers.setdefault(name, value)
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if isinstance(request_id, str):
+        response.headers.setdefault("X-Request-ID", request_id)
+    return response
 
 
 def _is_database_down(error: BaseException) -> bool:

@@ -9,12 +9,13 @@ from typing import Any
 
 from ledger import codes
 from ledger.accounts import Account
+from ledger.crypto import ERASED
 from ledger.rules import Deadline, Rules, change_deadline, is_late, registration_deadline
 from ledger.systems import VideoSystem
-from ledger.units import Unit
+from ledger.units import PERSONAL_FIELDS, Unit
 from ledger.values import Role
 from projections.duty_reads import ChangeDuty
-from projections.event_items import describe, fields_after
+from projections.event_items import describe, fields_after, reveal
 
 
 def system_public(
@@ -120,8 +121,16 @@ def change_duties_of(system: VideoSystem, rules: Rules) -> list[ChangeDuty]:
 
 
 def unit_public(unit: Unit, caller: Account) -> dict[str, Any]:
-    phone = unit.contact_phone
-    if caller.role is Role.AUDITOR:
+    """A unit as the contract shows it. Its contact and legal representative are opened
+    (they are stored sealed since names and phones were), `ERASED` once erased; an auditor
+    sees the phone masked."""
+    personal = {
+        field: ERASED if person in unit.erased_persons else reveal(getattr(unit, field), field)
+        for person, fields in PERSONAL_FIELDS.items()
+        for field in fields
+    }
+    phone = personal["contact_phone"]
+    if caller.role is Role.AUDITOR and phone != ERASED:
         phone = codes.mask_phone(phone)
     return {
         "uscc": unit.uscc,
@@ -129,8 +138,8 @@ def unit_public(unit: Unit, caller: Account) -> dict[str, Any]:
         "unit_type": str(unit.unit_type),
         "address": unit.address,
         "division_code": unit.division_code,
-        "legal_representative": unit.legal_representative,
-        "contact_name": unit.contact_name,
+        "legal_representative": personal["legal_representative"],
+        "contact_name": personal["contact_name"],
         "contact_phone": phone,
         "channel": str(unit.channel),
         "agent_count": len(unit.agents),

@@ -15,14 +15,17 @@ from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
-from api.database import analyze_if_never_analyzed, protect_event_tables
+from api.database import analyze_if_never_analyzed, ledger_datastore, protect_event_tables
 from api.embedded import start_embedded_postgres, stop_embedded_postgres
 from api.keys import load_cipher, view_configuration
 from api.settings import Settings
 from ledger.application import Ledger
+from ledger.crypto import FieldCipher
+from ledger.pg_store import SubjectKeys
 from ledger.rules import Rules, calendar_version, rules_from_text, rules_text
 from projections.base import ViewRecorder, physical_prefix
 from projections.catalog import VIEWS
+from projections.event_items import installed_cipher, use_cipher
 from projections.registry import Registry
 from projections.runner import REGISTRY_MAX_AGE_SECONDS, BatchRunner, ViewSlot
 
@@ -82,6 +85,8 @@ class Runtime:
     embedded: Path | None = None
     # Gives a view what it may not read from settings itself (the chain view its signing key).
     configure_view: Callable[[ViewRecorder], None] | None = None
+    # The cipher views and responses used before this runtime installed its ledger's.
+    previous_cipher: FieldCipher | None = None
 
     # --- views ------------------------------------------------------------------------------
     def open_view(self, kind: type[ViewRecorder], generation: int, rules: Rules) -> ViewRecorder:
@@ -180,6 +185,8 @@ class Runtime:
         for slot in self.slots.values():
             slot.view.datastore.close()
         self.reads.close()
+        if installed_cipher() is self.ledger.cipher:
+            use_cipher(self.previous_cipher)
         if self.embedded is not None:
             # Let go of the embedded server; it stops when no other process holds it.
             stop_embedded_postgres(self.embedded)
@@ -219,6 +226,13 @@ def _open(settings: Settings, url: str) -> Runtime:
     ledger.token_unit_days = settings.unit_token_days
     protect_event_tables(ledger)
     analyze_if_never_analyzed(ledger)
+    # Persons' data keys (crypto-shredding, ledger/crypto.py) live in PostgreSQL; the views
+    # and responses of this process open sealed fields with the ledger's own cipher.
+    subjects = SubjectKeys(ledger_datastore(ledger))
+    subjects.create_table()
+    ledger.cipher.subjects = subjects
+    ledger.seal_names = settings.seal_names
+    previous_cipher = use_cipher(ledger.cipher)
     factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))
     reads = factory.datastore
     runtime = Runtime(
@@ -231,6 +245,7 @@ def _open(settings: Settings, url: str) -> Runtime:
         settings_read_wait=settings.read_wait_seconds,
         embedded=embedded_dir(settings),
         configure_view=view_configuration(settings),
+        previous_cipher=previous_cipher,
     )
     for kind in VIEWS.values():
         runtime.slots[kind.name] = runtime._slot(kind)

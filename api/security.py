@@ -33,21 +33,31 @@ HEADERS = {
 }
 
 
+def security_headers(path: str) -> dict[str, str]:
+    """The headers every response to `path` carries."""
+    headers = {
+        **HEADERS,
+        "Content-Security-Policy": DOCS_CSP if path.startswith(DOCS_PATHS) else CSP,
+    }
+    if path.startswith("/v1/"):
+        # Answers to bearer tokens are per caller: no shared cache may keep them.
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
 def add_security_headers(scope: Scope, send: Send) -> Send:
-    """`send` with the security headers added to the response's start (a route's own wins)."""
-    path: str = scope.get("path", "")
-    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
-    private = path.startswith("/v1/")
+    """`send` with the security headers added to the response's start (a route's own wins).
+
+    This wraps every response that passes the middleware (api/limits.py). An unexpected error's
+    500 does not: Starlette's ServerErrorMiddleware, outside every user middleware, sends it,
+    so api/problems.py puts the same headers (`security_headers`) on that answer itself."""
+    wanted = security_headers(scope.get("path", ""))
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
-            for name, value in HEADERS.items():
+            for name, value in wanted.items():
                 headers.setdefault(name, value)
-            headers.setdefault("Content-Security-Policy", csp)
-            if private:
-                # Answers to bearer tokens are per caller: no shared cache may keep them.
-                headers.setdefault("Cache-Control", "no-store")
         await send(message)
 
     return sending

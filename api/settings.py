@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     unit_token_days: int = Field(
         default=365, ge=1, description="a person's or legal person's token lives this long"
     )
+    seal_names: bool = Field(
+        default=True,
+        description="seal units' contacts' and legal representatives' names like personal"
+        " numbers (erasable: docs/operations.md)",
+    )
     oidc_issuer: str | None = Field(
         default=None,
         description="the OpenID provider whose ID tokens bind legal-person accounts (its `iss`,"
@@ -116,4 +121,40 @@ class Settings(BaseSettings):
     )
     auth_failure_window_seconds: int = Field(
         default=900, ge=1, description="the window failed sign-ins are counted in"
+    )
+    feed_followers_per_token: int = Field(
+        default=4, ge=1, description="concurrent `GET /v1/feed?follow=true` per bearer token"
+    )
+    verifications_at_once: int = Field(
+        default=2, ge=1, description="chain verifications running at once (one per account)"
+    )
+    exports_per_account: int = Field(
+        default=2, ge=1, description="exports (`/v1/*/export`) running at once per account"
+    )
+    attachment_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="an upload no registration or filing references this many days after its"
+        " last upload and last mention is collected (`psvs-ledger attachments collect`)",
+    )
+    uploads_per_day: int = Field(
+        default=200, ge=0, description="uploads per account in any 24 hours; 0 = no limit"
+    )
+    upload_bytes_per_day: int = Field(
+        default=20_000_000, ge=0, description="bytes uploaded per account in any 24 hours; 0 = off"
+    )
+    upload_rate_per_minute: float = Field(
+        default=120, ge=0, description="uploads per client address per minute; 0 = off"
+    )
+    upload_burst: int = Field(default=60, ge=1, description="uploads at once per address")
+    accounts_per_address_per_day: int = Field(
+        default=50,
+        ge=0,
+        description="self-signups (POST /v1/accounts) per client address in any 24 hours,"
+        " counted in PostgreSQL across worker processes; 0 = no limit",
+    )
+    signup_verifier: str | None = Field(
+        default=None,
+        description="`module:callable` that must accept every self-signup (a proof-of-work or"
+        " CAPTCHA check on public deployments; docs/operations.md); unset = none",
     )

@@ -4,7 +4,9 @@ and the downloadable template.
 `parse_device_sheet` returns devices in the shape of `api.schemas.DeviceIn` or raises
 `SheetInvalid` naming every bad cell by its row (as the spreadsheet shows it) and its Chinese
 header; the same checks as the API's (`DeviceIn`, `ledger.validation.device_errors`) decide.
-Reading the file safely (size, zip bombs, row caps) is `api.sheet_files`'s job.
+Reading the file safely (size, zip bombs, row and cell caps) is `api.sheet_files`'s job, run
+in a worker process with CPU, memory and time limits by `api.sheet_worker`; `parse_device_sheet`
+blocks its thread, so HTTP handlers call it from a thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from api.sheet_files import (
     CellError,
     Row,
     SheetInvalid,
-    read_rows,
     whole_file,
 )
 from api.sheet_template import DEVICE_TYPE_LABELS, device_sheet_template
+from api.sheet_worker import read_rows_isolated
 from ledger.rules import load_rules
 from ledger.validation import FieldRules, device_errors
 
@@ -232,14 +234,17 @@ def parse_device_sheet(
     filename: str,
     media_type: str | None,
     rules: FieldRules | None = None,
+    rows: Sequence[Row] | None = None,
 ) -> list[dict[str, Any]]:
     """The devices of an xlsx or CSV device sheet, in the API's device shape.
 
     Raises `SheetInvalid` naming every bad cell; nothing is returned unless every cell is good.
     `rules` are the rules in force (the ledger's `field_rules(today)`); the built-in ones when
-    not given.
+    not given. The file is read in a sheet worker (or its rows taken from the cache of what was
+    read before); `rows`, when given, are the file's rows already read.
     """
-    rows = read_rows(content, filename=filename, media_type=media_type)
+    if rows is None:
+        rows = read_rows_isolated(content, filename=filename, media_type=media_type)
     header_row, where = _header(rows)
     data = [(number, cells) for number, cells in rows if number > header_row]
     if not data:

@@ -67,6 +67,10 @@ class Server:
             # officer's token; the benchmark measures the routes, not the limiter.
             "LEDGER_TOKEN_RATE_PER_SECOND": "1000000",
             "LEDGER_TOKEN_BURST": "1000000",
+            # One officer uploads a licence per benchmark unit, from one address.
+            "LEDGER_UPLOAD_RATE_PER_MINUTE": "0",
+            "LEDGER_UPLOADS_PER_DAY": "0",
+            "LEDGER_ACCOUNTS_PER_ADDRESS_PER_DAY": "0",
         }
         args = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
         if workers > 1:

@@ -23,7 +23,8 @@ from ledger.values import Actor, Role
 
 class Account(Aggregate):
     class Opened(Aggregate.Created):
-        """Version 2 adds `bound_by`: how a legal-person account's USCC was established."""
+        """Version 2 adds `bound_by`, how a legal-person account's USCC was established, and
+        `business_licence_id`, the licence the officer at the window checked (an upload)."""
 
         class_version = 2
 
@@ -34,11 +35,13 @@ class Account(Aggregate):
         uscc: str | None
         division_code: str | None
         bound_by: str | None
+        business_licence_id: UUID | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 let anyone claim a USCC at sign-up: no such claim binds (None)."""
             state["bound_by"] = None
+            state["business_licence_id"] = None
 
     def __init__(
         self,
@@ -49,6 +52,7 @@ class Account(Aggregate):
         uscc: str | None,
         division_code: str | None,
         bound_by: str | None,
+        business_licence_id: UUID | None,
     ) -> None:
         self.role = Role(role)
         self.name = name
@@ -58,11 +62,15 @@ class Account(Aggregate):
         # A legal-person account's own unit, only when that binding was checked and recorded.
         self.uscc = uscc if bound_by is not None and self.role is Role.LEGAL_PERSON else None
         self.bound_by = bound_by
+        self.business_licence_id = business_licence_id
         # Officers: their district; auditors: a code prefix ("" or None means everywhere).
         self.division_code = division_code
         # The units this account is a recorded agent of (a person account).
         self.agent_of: frozenset[str] = frozenset()
         self.disabled = False
+        # Its holder's personal data erased (`Erased`): its sealed phone and ID-card number no
+        # longer open.
+        self.erased = False
         # Tokens issued before this instant are refused (`TokensRevoked`).
         self.tokens_valid_from: datetime | None = None
 
@@ -77,6 +85,7 @@ class Account(Aggregate):
         uscc: str | None = None,
         division_code: str | None = None,
         bound_by: str | None = None,
+        business_licence_id: UUID | None = None,
         account_id: UUID | None = None,
     ) -> Account:
         extra = {} if account_id is None else {"id": account_id}
@@ -89,6 +98,7 @@ class Account(Aggregate):
             uscc=uscc,
             division_code=division_code,
             bound_by=bound_by,
+            business_licence_id=business_licence_id,
             **extra,
         )
 
@@ -138,7 +148,20 @@ class Account(Aggregate):
 
     @event(Enabled)
     def enable(self, reason: str, actor: Actor | None) -> None:
-        self.disabled = False
+        self.disabled = self.erased  # an erased account stays disabled
+
+    class Erased(Aggregate.Event):
+        """The holder's personal data was erased: the data key its phone and ID-card number
+        were sealed under is destroyed (crypto-shredding; no event is changed), and the account
+        is disabled for good."""
+
+        reason: str
+        actor: Actor | None
+
+    @event(Erased)
+    def erase(self, reason: str, actor: Actor | None) -> None:
+        self.erased = True
+        self.disabled = True
 
     def revoke_tokens(self, reason: str, actor: Actor | None) -> None:
         self._revoke_tokens(reason=reason, actor=actor)

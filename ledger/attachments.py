@@ -1,12 +1,16 @@
 """Uploaded documents (authorisation letters, licences, device sheets, paper-form scans).
 
-The bytes live in the log with the rest: at most 100 KB each (platform rule), so the ledger
-stays one self-contained, verifiable record.
+At most 100 KB each (platform rule). Since version 2 of `Attachment.Uploaded` the log keeps
+only the upload's SHA-256, size, media type, file name and who uploaded it; the bytes live in a
+content-addressed blob store (`ledger.blobs`), where an upload nothing references is collected
+after the retention. Version 1 events carried the bytes inline: they still read (the upcast
+keeps their `content`), and their bytes, part of the hashed log, are never collected.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from eventsourcing.domain import Aggregate
 
@@ -17,32 +21,49 @@ MAX_ATTACHMENT_BYTES = 102_400
 
 class Attachment(Aggregate):
     class Uploaded(Aggregate.Created):
+        """Version 2 leaves the bytes out (they go to the blob store, by `sha256`)."""
+
+        class_version = 2
+
         sha256: str
         size: int
         media_type: str
         filename: str
-        content: bytes
         actor: Actor
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A version 1 upload carried its bytes as `content`: the upcast keeps them (the
+            only copy there is), and the aggregate takes them as its content."""
+            state.setdefault("content", None)
+
     def __init__(
-        self, sha256: str, size: int, media_type: str, filename: str, content: bytes, actor: Actor
+        self,
+        sha256: str,
+        size: int,
+        media_type: str,
+        filename: str,
+        actor: Actor,
+        content: bytes | None = None,
     ) -> None:
         self.sha256 = sha256
         self.size = size
         self.media_type = media_type
         self.filename = filename
-        self.content = content
         self.uploaded_by = actor
+        # The bytes: a version 1 event's own; else filled in from the blob store on read
+        # (`Ledger.get_attachment`), never kept in the aggregate's cache.
+        self.content: bytes | None = content
 
     @classmethod
     def upload(cls, *, content: bytes, media_type: str, filename: str, actor: Actor) -> Attachment:
+        """The upload's event; the caller stores `content` in the blob store under `sha256`."""
         return cls._create(
             cls.Uploaded,
             sha256=hashlib.sha256(content).hexdigest(),
             size=len(content),
             media_type=media_type,
             filename=filename,
-            content=content,
             actor=actor,
         )
 

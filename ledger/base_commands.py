@@ -23,10 +23,12 @@ from ledger import codes
 from ledger.access import may_see
 from ledger.accounts import Account
 from ledger.attachments import Attachment
+from ledger.blobs import ATTACHMENT_GONE, BlobStore, MemoryBlobStore
 from ledger.crypto import FieldCipher
 from ledger.errors import IdempotencyKeyReused, NotFound
 from ledger.idempotency import IdempotencyRecord
 from ledger.ids import keyed_id, unit_id
+from ledger.pg_store import PostgresBlobStore
 from ledger.rules import Rules, forbidden_location
 from ledger.systems import VideoSystem
 from ledger.units import Unit
@@ -80,16 +82,34 @@ class LedgerBase(Application[UUID]):
             raise NotFound(f"no such {what}")
         return found
 
+    # Where attachment bytes live (ledger/blobs.py); None: `attachment_blobs` beside the events
+    # on PostgreSQL, memory otherwise. Set it before use for another store.
+    blob_store: BlobStore | None = None
+
+    @property
+    def blobs(self) -> BlobStore:
+        if self.blob_store is None:
+            datastore = getattr(self.recorder, "datastore", None)
+            self.blob_store = (
+                MemoryBlobStore() if datastore is None else PostgresBlobStore(datastore)
+            )
+        return self.blob_store
+
     def _check_attachments(
         self, caller: Account, refs: Mapping[str, UUID | None], errors: list[FieldError]
     ) -> None:
-        """Attachments named in a request must exist and have been uploaded by the caller."""
+        """Attachments named in a request must exist, have been uploaded by the caller, and
+        still have their bytes. Naming one marks its bytes referenced now (`touch`), before the
+        command saves: collection re-checks that mark, so it never takes bytes a command is
+        about to reference (ledger/blobs.py)."""
         for field, attachment_id in refs.items():
             if attachment_id is None:
                 continue
             found = self._find(attachment_id, Attachment)
             if found is None or found.uploaded_by.account_id != str(caller.id):
                 errors.append(FieldError(("body", field), "no such attachment of yours"))
+            elif found.content is None and not self.blobs.touch(found.sha256):
+                errors.append(FieldError(("body", field), ATTACHMENT_GONE))
 
     # --- who sees what ----------------------------------------------------------------------
     def find_unit(self, uscc: str) -> Unit | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
@@ -27,9 +28,11 @@ from ledger.access import (
 from ledger.accounts import Account, Credential
 from ledger.attachments import Attachment
 from ledger.base_commands import A, LedgerBase, Outcome, RequestKey
+from ledger.blobs import ATTACHMENT_GONE, AttachmentGone
+from ledger.crypto import ERASED, Erased
 from ledger.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationFailed
 from ledger.ids import credential_id, keyed_id
-from ledger.units import Unit, Verification
+from ledger.units import PERSONAL_FIELDS, Unit, Verification, person_subject
 from ledger.values import Channel, FieldError, Role
 
 
@@ -51,6 +54,7 @@ class UnitCommands(LedgerBase):
         uscc: str | None = None,
         division_code: str | None = None,
         bound_by: str | None = None,
+        business_licence_id: UUID | None = None,
         token_expires_at: datetime | None = None,
         today: date,
         account_id: UUID | None = None,
@@ -81,18 +85,20 @@ class UnitCommands(LedgerBase):
             errors.append(FieldError(("division_code",), "an officer needs a valid district"))
         if errors:
             raise ValidationFailed(errors)
+        account_id = account_id or uuid4()  # its holder's data key is named by it
         account = Account.open(
             role=role,
             name=name,
-            phone=self._sealed(phone.strip(), "phone", codes.mask_phone) if phone else None,
+            phone=self._sealed(phone.strip(), "phone", account_id) if phone else None,
             id_number=(
-                self._sealed(codes.normalise_id_card(id_number), "id_number", codes.mask_id_card)
+                self._sealed(codes.normalise_id_card(id_number), "id_number", account_id)
                 if id_number
                 else None
             ),
             uscc=codes.normalise_uscc(uscc) if uscc else None,
             division_code=division_code,
             bound_by=bound_by,
+            business_licence_id=business_licence_id,
             account_id=account_id,
         )
         credential = self._credential(account, token_sha256, token_expires_at)
@@ -152,6 +158,7 @@ class UnitCommands(LedgerBase):
             phone=phone,
             uscc=normal,
             bound_by=bound_by,
+            business_licence_id=business_licence_id,
             today=today,
         )
 
@@ -192,15 +199,80 @@ class UnitCommands(LedgerBase):
         self.save(self._credential(found, token_sha256))
         return found
 
-    def _sealed(self, value: str, field: str, mask: Callable[[str], str]) -> str:
-        return self.cipher.seal(value, field=field, hint=mask(value))
+    # Whether units' legal representatives' and contacts' names are sealed like their phones
+    # (LEDGER_SEAL_NAMES): sealed, they can be erased.
+    seal_names: bool = True
+
+    def _sealed(self, value: str, field: str, subject: UUID) -> str:
+        """`value` sealed under the data key of the person it belongs to (ledger/crypto.py)."""
+        return self.cipher.seal(value, field=field, subject=subject)
+
+    def _sealed_unit_fields(self, uscc: str, fields: Mapping[str, Any]) -> dict[str, str]:
+        """A registration's personal fields, each sealed under its person's data key: the
+        contact's phone (and name), the legal representative's name (`seal_names`)."""
+        sealed = {}
+        for person, names in PERSONAL_FIELDS.items():
+            subject = person_subject(uscc, person)
+            for field in names:
+                if field == "contact_phone" or self.seal_names:
+                    sealed[field] = self._sealed(str(fields[field]), field, subject)
+        return sealed
 
     def personal_numbers(self, account: Account) -> dict[str, str | None]:
-        """The account's phone and ID-card number in clear (they are stored sealed)."""
+        """The account's phone and ID-card number in clear (they are stored sealed), or
+        `ERASED` once its holder was erased."""
         return {
-            field: None if value is None else self.cipher.open(value, field=field)
+            field: None
+            if value is None
+            else ERASED
+            if account.erased
+            else self.cipher.reveal(value, field=field) or ERASED
             for field, value in (("phone", account.phone), ("id_number", account.id_number))
         }
+
+    def unit_personal(self, unit: Unit) -> dict[str, str]:
+        """A unit's contact and legal representative fields in clear (`ERASED` for an erased
+        person's); those of a registration made before sealing are stored in clear."""
+        return {
+            field: ERASED
+            if person in unit.erased_persons
+            else self.cipher.reveal(getattr(unit, field), field=field) or ERASED
+            for person, names in PERSONAL_FIELDS.items()
+            for field in names
+        }
+
+    # --- erasure of a person (crypto-shredding) ----------------------------------------------
+    def erase_account(
+        self, *, account_id: UUID, reason: str, caller: Account | None = None
+    ) -> Account:
+        """Erases the account holder's personal data: destroys the data key their phone and
+        ID-card number are sealed under, then records `Account.Erased` (which disables the
+        account). No event is changed, so every hash and proof stays verifiable; every view
+        shows `ERASED` for those numbers. Idempotent: a repeat completes a broken one."""
+        account = self.get_account(account_id)
+        self.cipher.erase(account.id)
+        if not account.erased:
+            account.erase(reason=reason, actor=None if caller is None else actor_of(caller))
+            self.save(account)
+        return account
+
+    def erase_unit_person(
+        self, *, uscc: str, person: str, reason: str, caller: Account | None = None
+    ) -> Unit:
+        """Erases a unit's contact (name and phone) or legal representative (name): destroys
+        that person's data key, then records `Unit.PersonErased`. Idempotent."""
+        if person not in PERSONAL_FIELDS:
+            raise ValidationFailed([FieldError(("person",), f"a unit names no {person}")])
+        unit = self.find_unit(codes.normalise_uscc(uscc))
+        if unit is None:
+            raise NotFound(f"no unit {uscc}")
+        self.cipher.erase(person_subject(unit.uscc, person))
+        if person not in unit.erased_persons:
+            unit.erase_person(
+                person=person, reason=reason, actor=None if caller is None else actor_of(caller)
+            )
+            self._save_related(unit)
+        return unit
 
     def credential_for_token(self, token_sha256: str) -> Credential | None:
         return self._find(credential_id(token_sha256), Credential)
@@ -305,14 +377,29 @@ class UnitCommands(LedgerBase):
     def upload(
         self, *, caller: Account, content: bytes, media_type: str, filename: str
     ) -> Attachment:
+        """Records an upload: its bytes go to the blob store first (idempotent by hash), then
+        its event (hash, size, type, name, who) to the log. A crash between the two leaves at
+        most bytes nothing names, which collection removes (ledger/blobs.py)."""
         attachment = Attachment.upload(
             content=content, media_type=media_type, filename=filename, actor=actor_of(caller)
         )
+        self.blobs.put(sha256=attachment.sha256, content=content, media_type=media_type)
         self.save(attachment)
-        return attachment
+        answered = copy.copy(attachment)  # the saved one may sit in the cache: no bytes there
+        answered.content = content
+        return answered
 
     def get_attachment(self, attachment_id: UUID) -> Attachment:
-        return self._get(attachment_id, Attachment, "attachment")
+        """The upload with its bytes in `content` (a version 1 event's own, else the blob
+        store's). NotFound if there is no such upload; `AttachmentGone` (a NotFound) if its
+        bytes were collected."""
+        attachment = self._get(attachment_id, Attachment, "attachment")
+        if attachment.content is None:
+            content = self.blobs.get(attachment.sha256)
+            if content is None:
+                raise AttachmentGone(ATTACHMENT_GONE)
+            attachment.content = content
+        return attachment
 
     # --- units ------------------------------------------------------------------------------
     def register_unit(
@@ -337,8 +424,12 @@ class UnitCommands(LedgerBase):
         if errors:
             raise ValidationFailed(errors)
         pending = caller.role is Role.PERSON
+        try:
+            personal = self._sealed_unit_fields(uscc, fields)
+        except Erased:  # only a registered unit's persons can have been erased
+            raise AlreadyExists(f"unit {uscc} is already registered") from None
         unit = Unit.register(
-            **{**fields, "uscc": uscc},
+            **{**fields, **personal, "uscc": uscc},
             actor=actor_of(caller, on_behalf_of=uscc),
             channel=str(channel),
             effective_on=today,

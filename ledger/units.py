@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import AlreadyExists
-from ledger.ids import unit_id
+from ledger.ids import keyed_id, unit_id
 from ledger.values import Actor, Channel, Role, UnitType
 
 
@@ -22,6 +22,21 @@ class Verification(StrEnum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
+
+
+# The persons a unit's registration names, each with its own data key (ledger/crypto.py), and
+# the fields of theirs that are sealed under it: erasing one destroys that key.
+CONTACT = "contact"
+LEGAL_REPRESENTATIVE = "legal_representative"
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    CONTACT: ("contact_name", "contact_phone"),
+    LEGAL_REPRESENTATIVE: ("legal_representative",),
+}
+
+
+def person_subject(uscc: str, person: str) -> UUID:
+    """The subject id (data key) of a unit's contact or legal representative."""
+    return keyed_id("subject", f"unit-{person}", uscc)
 
 
 class Unit(Aggregate):
@@ -83,6 +98,9 @@ class Unit(Aggregate):
         self.registered_by = actor
         self.request_digest = request_digest
         self.verification = Verification(verification)
+        # The persons (CONTACT, LEGAL_REPRESENTATIVE) whose data keys were destroyed: their
+        # sealed fields above no longer open (`PersonErased`).
+        self.erased_persons: frozenset[str] = frozenset()
         # The person accounts recorded as its agents (each account records the link too:
         # `Account.LinkedToUnit`); a legal-person account acts through its own binding.
         self.agents: dict[str, UUID | None] = {}
@@ -200,3 +218,21 @@ class Unit(Aggregate):
         self.verification = Verification(decision)
         for account_id in removed_agents:
             self.agents.pop(account_id, None)
+
+    class PersonErased(Aggregate.Event):
+        """The personal data of the unit's contact (name and phone) or legal representative
+        (name) was erased: the data key its registration sealed them under is destroyed
+        (crypto-shredding). No event is changed; the sealed values stay, and no longer open."""
+
+        person: str
+        reason: str
+        actor: Actor | None
+
+    def erase_person(self, *, person: str, reason: str, actor: Actor | None) -> None:
+        if person not in PERSONAL_FIELDS:
+            raise ValueError(f"a unit names no person {person!r}")
+        self._erase_person(person=person, reason=reason, actor=actor)
+
+    @event(PersonErased)
+    def _erase_person(self, person: str, reason: str, actor: Actor | None) -> None:
+        self.erased_persons = self.erased_persons | {person}

@@ -24,10 +24,12 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ledger.accounts import Account
 from ledger.attachments import Attachment
+from ledger.crypto import ERASED
 from ledger.ids import event_id
 from ledger.systems import VideoSystem
-from ledger.units import Unit
+from ledger.units import PERSONAL_FIELDS, Unit
 from projections.base import Batch, ViewRecorder, copy_rows, event_class
 from projections.event_items import (
     describe,
@@ -137,6 +139,30 @@ class AuditView(ViewRecorder):
                 )
                 copy.write_row(_row(notification.id, public_id, item, where))
         self._save_state(curs, systems, stored, new_units)
+        self._erase(curs, batch, shown)
+
+    def _erase(
+        self, curs: Cursor[DictRow], batch: Batch, shown: list[tuple[int, Any, type[Any]]]
+    ) -> None:
+        """An erasure (`Account.Erased`, `Unit.PersonErased`) changes no event, but this view
+        holds the masked forms of the erased values in the item of the account's opening or
+        the unit's registration (version 1 of the same aggregate): they show as erased now."""
+        for index, notification, cls in shown:
+            if cls is Account.Erased:
+                fields: tuple[str, ...] = ("phone", "id_number")
+            elif cls is Unit.PersonErased:
+                fields = PERSONAL_FIELDS[batch.events[index].person]
+            else:
+                continue
+            target = event_id(_uuid(notification.originator_id), 1)
+            for name in fields:
+                curs.execute(
+                    SQL(
+                        "UPDATE {t} SET data = jsonb_set(data, %s, to_jsonb(%s::text))"
+                        " WHERE event_id = %s AND data ->> %s IS NOT NULL"
+                    ).format(t=self.table("items")),
+                    ([name], ERASED, target, name),
+                )
 
     def _systems(self, curs: Cursor[DictRow], ids: set[UUID]) -> dict[UUID, _SystemState]:
         if not ids:

@@ -10,7 +10,11 @@ feed"). `describe` renders one event given the system's filed fields before it, 
         fields = fields_after(event, fields)
 
 Everything returned is JSON-ready, and every ID-card and phone number in it is masked: the
-personal fields by name, any number of that shape inside free text by pattern.
+personal fields by name, any number of that shape inside free text by pattern. A sealed
+personal field (ledger/crypto.py) is opened with the cipher the process installed
+(`use_cipher`) and masked from its clear value; one that no longer opens (its person erased)
+shows `ERASED`. Sealed names (a unit's contact and legal representative) show their first
+character only, so no view ever holds a name or number that an erasure must come back for.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from uuid import UUID
 from ledger import codes
 from ledger.accounts import Account, Credential
 from ledger.attachments import Attachment
+from ledger.crypto import ERASED, FieldCipher, is_sealed, sealed_hint
 from ledger.idempotency import IdempotencyRecord
 from ledger.ids import event_id
 from ledger.sequence import FilingSequence
@@ -42,7 +47,9 @@ TYPES: dict[type[Any], str] = {
     VideoSystem.Inspected: "inspected",
     Unit.Registered: "unit_registered",
     Unit.AgentAuthorised: "agent_authorised",
+    Unit.PersonErased: "unit_person_erased",
     Account.Opened: "account_opened",
+    Account.Erased: "account_erased",
     Attachment.Uploaded: "attachment_uploaded",
 }
 
@@ -76,6 +83,55 @@ _PERSONAL: dict[str, Callable[[str], str]] = {
     "contact_phone": codes.mask_phone,
     "id_number": codes.mask_id_card,
 }
+
+
+def mask_name(name: str) -> str:
+    """A person's name with all but its first character hidden (`张*`, `欧阳**`)."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else name
+
+
+# Fields that may hold a sealed value, and how the opened value is shown. A name stored in
+# clear (a registration made before names were sealed, or with LEDGER_SEAL_NAMES off) is
+# shown as it always was.
+_SEALABLE: dict[str, Callable[[str], str]] = {
+    **_PERSONAL,
+    "contact_name": mask_name,
+    "legal_representative": mask_name,
+}
+_cipher: FieldCipher | None = None
+
+
+def use_cipher(cipher: FieldCipher | None) -> FieldCipher | None:
+    """Installs the cipher this process opens sealed fields with (api/runtime.py installs
+    the ledger's, for its views and responses alike); returns the one it replaces."""
+    global _cipher
+    previous, _cipher = _cipher, cipher
+    return previous
+
+
+def installed_cipher() -> FieldCipher | None:
+    return _cipher
+
+
+def reveal(value: str, field: str) -> str:
+    """A field's value in clear: itself when not sealed, `ERASED` when it does not open
+    (or no cipher is installed)."""
+    if not is_sealed(value):
+        return value
+    opened = None if _cipher is None else _cipher.reveal(value, field=field)
+    return ERASED if opened is None else opened
+
+
+def _masked_sealed(value: str, key: str) -> str:
+    """A sealed field, opened and masked, `ERASED` when it does not open; never cached (an
+    erasure takes effect at once). Without a cipher, what the value shows of itself."""
+    if _cipher is None:
+        return sealed_hint(value)
+    opened = _cipher.reveal(value, field=key)
+    return ERASED if opened is None else _SEALABLE[key](opened)
+
+
 # Codes that may look like personal numbers (an all-digit USCC has the shape of an ID card).
 _CODES = frozenset(
     {"uscc", "unit_uscc", "filing_number", "device_id", "key", "division_code", "sha256"}
@@ -164,8 +220,15 @@ def masked(value: Any, key: str | None = None) -> Any:
     return _masked_text(value, key)
 
 
-@lru_cache(maxsize=8192)
 def _masked_text(value: str, key: str | None) -> str:
+    """One string held under `key`, masked."""
+    if key in _SEALABLE and is_sealed(value):
+        return _masked_sealed(value, key)
+    return _masked_plain(value, key)
+
+
+@lru_cache(maxsize=8192)
+def _masked_plain(value: str, key: str | None) -> str:
     """One string held under `key`, masked (a pure function of both: cached, as names,
     addresses and codes repeat from event to event)."""
     if key in _PERSONAL:

@@ -87,7 +87,15 @@ def _postgres_url(conninfo: str) -> str:
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings for one test: its own database, and its own data directory (where the service
     keeps a generated signing key), never the checkout's `var/`."""
-    return Settings(database_url=database_url, read_wait_seconds=10, data_dir=tmp_path / "var")
+    # One test is one client address opening many accounts and uploads: the per-address
+    # sign-up and upload limits are tested on their own (tests/e2e/test_attachments_store.py).
+    return Settings(
+        database_url=database_url,
+        read_wait_seconds=10,
+        data_dir=tmp_path / "var",
+        accounts_per_address_per_day=0,
+        upload_rate_per_minute=0,
+    )
 
 
 def open_ledger(database_url: str) -> Ledger:

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import new_token
 from api.deps import Caller, IdempotencyKey, RuntimeDep, Today, request_key
+from api.limits import upload_quota
 from api.logs import security_event
 from api.problems import Problem
 from api.render import unit_public
@@ -116,13 +117,26 @@ def rotate_token(request: Request, rt: RuntimeDep, caller: Caller) -> dict[str, 
     "/attachments",
     status_code=201,
     response_model=AttachmentPublic,
-    responses=PROBLEMS,
+    responses={
+        **PROBLEMS,
+        429: {
+            "description": "over the account's daily upload quota (count or bytes) or the"
+            " address's upload rate; `Retry-After` says when to try again",
+            "content": {"application/problem+json": {}},
+        },
+    },
     tags=["attachments"],
 )
 async def upload_attachment(
     request: Request, file: UploadFile, rt: RuntimeDep, caller: Caller
 ) -> dict[str, Any]:
-    """Stores a PDF, JPEG, PNG, XLSX or CSV of at most 102,400 bytes."""
+    """Stores a PDF, JPEG, PNG, XLSX or CSV of at most 102,400 bytes.
+
+    The bytes go to the blob store (the log records the hash, size and type). An upload that
+    no registration or filing names within `LEDGER_ATTACHMENT_RETENTION_DAYS` is collected;
+    naming it afterwards is 422 (upload it again). Each account may upload
+    `LEDGER_UPLOADS_PER_DAY` files and `LEDGER_UPLOAD_BYTES_PER_DAY` bytes in any 24 hours:
+    past that, 429 with `Retry-After`."""
     extra = sorted(set((await request.form()).keys()) - {"file"})
     if extra:  # the form has one field: anything else is a mistake, named like any bad field
         raise Problem(
@@ -136,6 +150,10 @@ async def upload_attachment(
     media_type = sniff_media_type(content)
     if media_type is None:
         raise Problem(415, "only PDF, JPEG, PNG, XLSX or CSV files are accepted")
+    quota = upload_quota(request.app.state, request.app.state.settings, rt.reads)
+    refusal = await run_in_threadpool(quota.take, str(caller.id), len(content))
+    if refusal is not None:
+        raise refusal
     attachment = await run_in_threadpool(
         rt.ledger.upload,
         caller=caller,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from api import cursors
 from api.audit_schemas import AuditPage
 from api.deps import Caller, QueryInstant, RuntimeDep
 from api.problems import Problem
@@ -18,7 +18,6 @@ from ledger.values import FieldError
 from projections.audit_reads import AuditFilters, read_audit
 
 router = APIRouter(prefix="/v1", tags=["audit"])
-_CURSOR_PREFIX = "audit:"
 
 
 Instant = Annotated[
@@ -28,21 +27,11 @@ Instant = Annotated[
 
 
 def _cursor(position: int | None) -> str | None:
-    if position is None:
-        return None
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode()
+    return cursors.encode("audit", None if position is None else [position])
 
 
 def _after(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if text.startswith(_CURSOR_PREFIX):
-            return int(text.removeprefix(_CURSOR_PREFIX))
-    except ValueError:
-        pass
-    raise Problem(400, "the cursor is not one this route gave out")
+    return cursors.decode("audit", cursor, cursors.a_number) or 0
 
 
 def _instant(value: datetime | None, name: str) -> datetime | None:

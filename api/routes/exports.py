@@ -4,13 +4,15 @@ scope as the lists), and the device-sheet template."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from api.concurrency import Slots, slots_of
 from api.deps import Caller, QueryDate, RuntimeDep, Today
 from api.exports import (
     MEDIA_TYPES,
@@ -26,6 +28,7 @@ from api.render import system_public
 from api.routes.accounts import PROBLEMS
 from api.routes.overdue import Kind
 from api.runtime import Runtime
+from api.settings import Settings
 from api.sheet_template import SHEET_TITLE
 from api.sheets import device_sheet_template
 from ledger.access import Reach, reach_of, reads_police_lists
@@ -37,6 +40,7 @@ router = APIRouter(prefix="/v1", tags=["exports"])
 
 MAX_EXPORT_ROWS = 100_000
 PAGE = 500
+EXPORT_RETRY_SECONDS = 5
 Format = Literal["xlsx", "csv"]
 FILE = {
     200: {
@@ -119,6 +123,20 @@ def all_systems(
     return items
 
 
+def _exports(settings: Settings) -> Slots:
+    return Slots(per_key=settings.exports_per_account, what="exports by this account",
+                 retry_after=EXPORT_RETRY_SECONDS)  # fmt: skip
+
+
+async def _export_slot(request: Request, caller: Caller) -> AsyncIterator[None]:
+    """Holds one of the caller's export slots while the export runs (429 when none is free)."""
+    with slots_of(request.app, "exports", _exports).hold(str(caller.id)):
+        yield
+
+
+ExportSlot = Annotated[None, Depends(_export_slot)]
+
+
 def _too_many() -> Problem:
     return Problem(422, f"an export holds at most {MAX_EXPORT_ROWS:,} rows: narrow the filters")
 
@@ -127,6 +145,7 @@ def _too_many() -> Problem:
 def export_overdue(
     rt: RuntimeDep,
     caller: Caller,
+    _slot: ExportSlot,
     today: Today,
     format: Format = "xlsx",
     division_code: Annotated[str | None, Query(max_length=12)] = None,
@@ -160,6 +179,7 @@ def export_overdue(
 def export_systems(
     rt: RuntimeDep,
     caller: Caller,
+    _slot: ExportSlot,
     today: Today,
     format: Format = "xlsx",
     division_code: str | None = None,

@@ -7,14 +7,15 @@ Positions only grow and skip numbers (bookkeeping events, failed inserts); the f
 reads a skipped number as a lost event, because it reads rows, not counts.
 
 A follower (`follow=true`) waits on the process's one `FeedHub` between pages: no database
-connection, transaction or thread is held while it is idle.
+connection, transaction or thread is held while it is idle. A bearer token has at most
+`LEDGER_FEED_FOLLOWERS_PER_TOKEN` (4) followers at once in a process; one more is 429.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Annotated, Any
@@ -22,12 +23,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
+from api.concurrency import Slots, slots_of
 from api.deps import Caller, RuntimeDep
 from api.feed_hub import FeedHub, PollingSource, PositionSource, RunnerSource
 from api.problems import Problem
 from api.routes.accounts import PROBLEMS
 from api.runtime import Runtime
+from api.settings import Settings
 from ledger.access import Reach, reach_of
 from projections.feed_reads import read_feed
 
@@ -37,6 +41,7 @@ NDJSON = "application/x-ndjson"
 FEED_VIEWS = ("audit", "chain")
 PAGE_SIZE = 1000
 DEFAULT_HEARTBEAT_SECONDS = 10.0
+FOLLOWER_RETRY_SECONDS = 10
 
 
 def _views(rt: Runtime) -> list[str]:
@@ -66,6 +71,26 @@ async def feed_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(prefix="/v1", tags=["feed"], lifespan=feed_lifespan)
+
+
+def _followers(settings: Settings) -> Slots:
+    return Slots(per_key=settings.feed_followers_per_token, what="feed followers with this token",
+                 retry_after=FOLLOWER_RETRY_SECONDS)  # fmt: skip
+
+
+class Following(StreamingResponse):
+    """A follower's stream, which gives its slot back however it ends (the client went away,
+    the server stops, or the stream was never started)."""
+
+    def __init__(self, content: Any, *, media_type: str, on_close: Callable[[], None]) -> None:
+        super().__init__(content, media_type=media_type)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_close()
 
 
 async def _until(
@@ -137,8 +162,11 @@ async def feed(
     if follow:
         settings = getattr(request.app.state, "settings", None)
         heartbeat = getattr(settings, "feed_heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
+        followers = slots_of(request.app, "feed_followers", _followers)
+        token = str(getattr(request.state, "token_sha256", caller.id))
+        followers.acquire(token)  # 429 past LEDGER_FEED_FOLLOWERS_PER_TOKEN
         lines = _follow(rt, hub, scope, after=after, heartbeat=heartbeat)
-        return StreamingResponse(lines, media_type=NDJSON)
+        return Following(lines, media_type=NDJSON, on_close=partial(followers.release, token))
     head = await run_in_threadpool(rt.head)
     ready = await run_in_threadpool(
         rt.wait_for_views, head, rt.settings_read_wait, names=_views(rt)

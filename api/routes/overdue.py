@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -33,7 +32,7 @@ def overdue(
     """The duties on a list as of a day, by due date; each item names its rules version."""
     if not reads_police_lists(caller):
         raise Problem(403, "the overdue lists are for officers, auditors and admins")
-    after = cursors.decode(cursor, length=2)
+    after = cursors.decode("overdue", cursor, cursors.a_day_and_id)
     if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("overdue",)):
         raise Problem(
             503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
@@ -45,10 +44,10 @@ def overdue(
         reach=reach_of(caller),
         division_code=division_code,
         kind=kind,
-        after=(date.fromisoformat(after[0]), str(after[1])) if after else None,
+        after=after,
         limit=limit,
     )
     return {
         "items": items,
-        "next_cursor": cursors.encode([last[0].isoformat(), last[1]] if last else None),
+        "next_cursor": cursors.encode("overdue", [last[0].isoformat(), last[1]] if last else None),
     }

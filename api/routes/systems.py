@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from api import cursors
 from api.deps import (
     Caller,
     IdempotencyKey,
@@ -145,16 +145,11 @@ def read_system(
 
 
 def _cursor(value: int | None) -> str | None:
-    return None if value is None else base64.urlsafe_b64encode(str(value).encode()).decode()
+    return cursors.encode("systems", None if value is None else [value])
 
 
 def _after(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except ValueError:
-        raise Problem(400, "the cursor is not one this service gave out") from None
+    return cursors.decode("systems", cursor, cursors.a_number) or 0
 
 
 @router.get("/systems", response_model=SystemPage, responses=PROBLEMS)

@@ -16,11 +16,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import today
 from api.schemas import SystemFields
+from api.sheet_files import chinese_reason
 from api.sheets import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
 from api.web.errors import FormErrors, PageError
 from api.web.messages import ledger_message
@@ -119,7 +121,10 @@ def _sheet_devices(
             content, filename=upload.filename or "", media_type=upload.content_type, rules=rules
         )
     except SheetInvalid as bad:
-        return [], list(bad.errors)
+        # A refusal of the whole file (a limit, an unreadable file) in Chinese.
+        return [], [
+            CellError(0, "", chinese_reason(c.reason)) if c.row == 0 else c for c in bad.errors
+        ]
     return devices, []
 
 
@@ -185,7 +190,8 @@ async def file_offline(request: Request, account: Officer) -> Response:
         errors.add("acknowledged_instructions", "请确认单位已阅读《备案填报须知》")
     paper = await _file(form, "paper_form", errors)
     sheet = await _file(form, "device_sheet", errors)
-    devices, cells = _sheet_devices(sheet, rules)
+    # Read in a worker process (api.sheet_worker); this thread only waits, off the event loop.
+    devices, cells = await run_in_threadpool(_sheet_devices, sheet, rules)
     if cells:
         errors.add("device_sheet", f"设备信息表有 {len(cells)} 处错误，见下表；未作任何备案")
     form_values = {**values, **extra}

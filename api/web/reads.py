@@ -43,7 +43,7 @@ def overdue_page(
     """One page of an overdue list, exactly as GET /v1/overdue gives it."""
     if wait:
         _wait(rt, ("overdue",))
-    after = cursors.decode(cursor, length=2)
+    after = cursors.decode("overdue", cursor, cursors.a_day_and_id)
     items, last = overdue_items(
         rt.reads,
         as_of=as_of,
@@ -51,10 +51,10 @@ def overdue_page(
         reach=reach_of(caller),
         division_code=None,
         kind=kind,
-        after=(date.fromisoformat(after[0]), str(after[1])) if after else None,
+        after=after,
         limit=limit,
     )
-    return items, cursors.encode([last[0].isoformat(), last[1]] if last else None)
+    return items, cursors.encode("overdue", [last[0].isoformat(), last[1]] if last else None)
 
 
 def overdue_all(
@@ -94,16 +94,16 @@ def systems_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of systems in filing order, as GET /v1/systems gives it."""
     _wait(rt, ("status",))
-    after = cursors.decode(cursor, length=1)
+    after = cursors.decode("systems", cursor, cursors.a_number)
     docs, next_after = list_systems(
         rt.reads,
         reach=reach_of(caller),
         filters=filters,
-        after=int(after[0]) if after else 0,
+        after=after or 0,
         limit=limit,
     )
     items = [system_public(doc, rt.rules, today=today) for doc in docs]
-    return items, cursors.encode([next_after] if next_after is not None else None)
+    return items, cursors.encode("systems", [next_after] if next_after is not None else None)
 
 
 def systems_all(

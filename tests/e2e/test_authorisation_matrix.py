@@ -391,7 +391,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     tokens on purpose, hundreds of times (tests/e2e/test_throttle.py tests the throttle)."""
     return Settings(
         database_url=database_url, read_wait_seconds=10, data_dir=tmp_path / "var",
-        auth_failure_limit=1_000_000,
+        auth_failure_limit=1_000_000, accounts_per_address_per_day=0, upload_rate_per_minute=0,
     )  # fmt: skip
 
 

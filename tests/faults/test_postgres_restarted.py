@@ -20,8 +20,9 @@ CLIENTS = 8
 FILINGS = 15
 
 
-def _views_at_head(url: str) -> bool:
-    answer = httpx.get(f"{url}/readyz", timeout=10)
+def _views_at_head(url: str, admin: str) -> bool:
+    """Whether every view has reached the head (the details of /readyz are an admin's)."""
+    answer = httpx.get(f"{url}/readyz", headers={"Authorization": f"Bearer {admin}"}, timeout=10)
     body = answer.json()
     return answer.status_code == 200 and all(v["lag"] == 0 for v in body["views"])
 
@@ -43,7 +44,9 @@ def test_a_database_restart_answers_503_meanwhile_and_loses_nothing(
     deployment.start_postgres(socket_dir)
     for thread in threads:
         thread.join(240)
-    wait_for(lambda: _views_at_head(deployment.url), 60, "the views to catch up by themselves")
+    wait_for(
+        lambda: _views_at_head(deployment.url, admin), 60, "the views to catch up by themselves"
+    )
 
     figures = check_nothing_lost(deployment.url, admin, tally, CLIENTS * FILINGS)
     report("postgres_immediate_stop", figures)

@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         LEDGER_ACCOUNT_RATE_PER_MINUTE="0",
         LEDGER_TOKEN_RATE_PER_SECOND="0",
         LEDGER_AUTH_FAILURE_LIMIT="1000000",
+        LEDGER_ACCOUNTS_PER_ADDRESS_PER_DAY="0",
+        LEDGER_UPLOAD_RATE_PER_MINUTE="0",
+        LEDGER_UPLOADS_PER_DAY="0",
     )
     try:
         deployment.serve()

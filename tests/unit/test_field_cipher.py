@@ -74,14 +74,59 @@ def test_a_configured_ring_is_used_and_a_bad_one_refused(tmp_path: Path) -> None
         load_cipher(Settings(data_dir=tmp_path, encryption_key=SecretStr("c2hvcnQ=")))
 
 
-def test_a_sealed_number_masks_to_its_hint_and_the_hint_cannot_be_changed() -> None:
+def _sealed_v1(key: bytes, plain: str, *, field: str, hint: str) -> str:
+    """A value as versions before `enc:v2` sealed it: its masked hint in clear beside it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from ledger.crypto import key_id
+
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plain.encode(), f"{field}\n{hint}".encode())
+    payload = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+    return f"enc:v1:{key_id(key)}:{hint}:{payload}"
+
+
+def test_a_value_carries_no_hint_and_an_old_one_still_opens_and_shows_its_own() -> None:
+    """Changed on purpose (issue 17): `enc:v2` stores no masked hint (it is computed from the
+    opened value); `enc:v1` values, hint and all, are still read."""
     from ledger import codes
 
-    cipher = FieldCipher([_key()])
+    key = _key()
+    cipher = FieldCipher([key])
     sealed = cipher.seal("13912345678", field="phone", hint=codes.mask_phone("13912345678"))
-    forged = sealed.replace("139****5678", "139****0000")
+    old = _sealed_v1(key, "13912345678", field="phone", hint="139****5678")
+    forged = old.replace("139****5678", "139****0000")
 
-    assert codes.mask_phone(sealed) == "139****5678"
-    assert codes.mask_id_card(sealed) == "139****5678"
+    assert sealed.startswith("enc:v2:") and "5678" not in sealed and "139" not in sealed
+    assert codes.mask_phone(sealed) == "***"  # nothing to show without opening it
+    assert codes.mask_phone(old) == "139****5678"
+    assert cipher.open(old, field="phone") == cipher.open(sealed, field="phone") == "13912345678"
     with pytest.raises(SealError):
         cipher.open(forged, field="phone")
+
+
+def test_a_persons_values_open_until_their_data_key_is_destroyed() -> None:
+    from uuid import uuid4
+
+    from ledger.crypto import ERASED, Erased, sealed_subject
+
+    ring = _key()
+    cipher = FieldCipher([ring])
+    person, other = uuid4(), uuid4()
+    phone = cipher.seal("13912345678", field="phone", subject=person)
+    theirs = cipher.seal("13698765432", field="phone", subject=other)
+    wrapped = cipher.subjects.get(person)
+
+    assert sealed_subject(phone) == person and sealed_subject(theirs) == other
+    assert wrapped is not None and wrapped.wrapped_key is not None
+    assert str(person) in phone and "13912345678" not in wrapped.wrapped_key
+    assert cipher.open(phone, field="phone") == "13912345678"
+    assert cipher.erase(person) is True and cipher.erase(person) is False
+    with pytest.raises(Erased):
+        cipher.open(phone, field="phone")
+    assert cipher.reveal(phone, field="phone") is None and cipher.is_erased(person)
+    assert cipher.subjects.get(person) == type(wrapped)(None, erased=True)
+    assert cipher.open(theirs, field="phone") == "13698765432"  # nobody else's
+    with pytest.raises(Erased):  # an erased person never gets a new key
+        cipher.seal("13912345678", field="phone", subject=person)
+    assert ERASED == "[已删除]"

@@ -232,7 +232,7 @@ def test_errors_become_problem_locations() -> None:
 
     assert [e.loc for e in invalid.field_errors()] == [
         ("body", "device_sheet", 3, "设备类型"),
-        ("body", "device_sheet"),
+        ("body", "device_sheet_id"),  # the file as a whole: the field that names it
     ]
 
 
