@@ -111,6 +111,16 @@ def served(rounds: int) -> dict[str, Any]:
                             own.post("/v1/systems", json=body, headers=headers).status_code
                         )
 
+        valid: list[int] = []
+
+        def file_valid() -> None:
+            """Valid filings (two cameras each) beside the hostile ones: they must go through."""
+            headers = {"Authorization": f"Bearer {owner.token}"}
+            with httpx.Client(base_url=server.base, timeout=60) as own:
+                for n in range(rounds * 10):
+                    body = filing_body(owner.uscc, name=f"有效系统{n}")
+                    valid.append(own.post("/v1/systems", json=body, headers=headers).status_code)
+
         idle: list[float] = []
         for _ in range(50):
             started = time.perf_counter()
@@ -119,6 +129,7 @@ def served(rounds: int) -> dict[str, Any]:
         prober = threading.Thread(target=probe)
         prober.start()
         senders = [threading.Thread(target=send, args=(bodies[i::2],)) for i in range(2)]
+        senders.append(threading.Thread(target=file_valid))
         started = time.perf_counter()
         for thread in senders:
             thread.start()
@@ -130,6 +141,8 @@ def served(rounds: int) -> dict[str, Any]:
         return {
             "hostile_requests": len(statuses),
             "statuses": sorted(set(statuses)),
+            "valid_filings": len(valid),
+            "valid_statuses": sorted(set(valid)),
             "seconds": round(elapsed, 2),
             "livez_idle_p50_ms": round(statistics.median(idle), 1),
             "livez_p50_ms": round(statistics.median(livez), 1),
