@@ -2,11 +2,14 @@
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
+    LEDGER_DATA_DIR=/var/lib/psvs-ledger \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN useradd --create-home --uid 10001 ledger
+# The keys' directory (generated keys, mode 0600): a volume mounted here starts owned by `ledger`.
+RUN mkdir -p /var/lib/psvs-ledger && chown ledger:ledger /var/lib/psvs-ledger && chmod 0700 /var/lib/psvs-ledger
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -9,9 +9,11 @@ from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from api import cursors, logs, problems, web
+from api import metrics as ledger_metrics
 from api.auth import Authenticator
 from api.deps import today
 from api.limits import LimitsMiddleware
@@ -33,6 +35,10 @@ from ledger.validation import device_errors, system_field_errors
 from ledger.values import FieldError, Role
 
 READY_MAX_LAG = 1000
+# Swagger UI's and ReDoc's files, served by the app itself (fastapi-offline bundles them): the
+# pages work on a network with no way out. Under /docs, so the production gate (api/limits.py)
+# and the database breaker's exemption (api/breaker.py) cover them as they cover the pages.
+DOCS_ASSETS = "/docs/assets"
 
 REQUESTS = Counter("ledger_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("ledger_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -133,7 +139,7 @@ def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, projections: bool = True
 ) -> FastAPI:
     settings = settings or Settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,11 +169,12 @@ def create_app(
             if owned:
                 rt.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="psvs-ledger",
         version="1",
         summary="Filing ledger for public security video systems (公共安全视频图像信息系统备案)",
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     app.state.settings = settings
     problems.install(
@@ -251,5 +258,6 @@ def _install_operations(app: FastAPI) -> None:
         return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> PlainTextResponse:
+        ledger_metrics.update(request.app.state.runtime)  # lag, checkpoint age, pools
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

@@ -12,7 +12,9 @@ from api import cli_projections
 from api.cli_accounts import add_account_commands
 from api.cli_attachments import add_attachment_commands
 from api.cli_export import add_export_commands
+from api.cli_help import Parser, count, port
 from api.cli_units import add_unit_commands
+from api.preflight import ConfigError
 from api.settings import Settings
 
 
@@ -20,6 +22,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import uvicorn_log_config
 
     if args.workers > 1:
         from api.serving import serve_workers
@@ -37,6 +40,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_level),  # JSON lines too
         access_log=False,
         # Feed followers (GET /v1/feed?follow=true) never end by themselves: on SIGTERM the
         # server would wait for them forever; cut them after a short grace instead.
@@ -127,19 +131,22 @@ def _export_snapshot(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="psvs-ledger",
         description="Filing ledger for public security video systems. Settings come from "
         "LEDGER_* environment variables (LEDGER_DATABASE_URL, LEDGER_RULES, ...).",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = top.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (and the projection workers)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="the address to listen on (default: LEDGER_HOST, 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=port, help="the port to listen on (default: LEDGER_PORT, 8000)"
+    )
     serve.add_argument(
         "--workers",
-        type=int,
+        type=count,
         default=1,
         help="API processes sharing the port; each view runs in exactly one of them",
     )
@@ -166,9 +173,11 @@ def parser() -> argparse.ArgumentParser:
         "rebuild",
         help="rebuild a view from the start of the log beside the live one, then switch to it",
     )
-    rebuild.add_argument("name", help="status, overdue, audit or chain")
+    rebuild.add_argument("name", help="the view: status, overdue, audit or chain")
     rebuild.add_argument(
-        "--rules", type=Path, help="a rules file the view applies from now on (default: its own)"
+        "--rules",
+        type=Path,
+        help="a rules file the view applies from now on (default: the rules it has)",
     )
     rebuild.set_defaults(handler=cli_projections.rebuild)
 
@@ -209,15 +218,49 @@ def parser() -> argparse.ArgumentParser:
         help="load a realistic sample of 南岸区 (500108) through the ledger's commands;"
         " prints an officer's token (refused when loaded before)",
     )
-    demo.add_argument("--size", choices=("small", "full"), default="full")
+    demo.add_argument(
+        "--size",
+        type=lambda size: "large" if size == "full" else size,  # `full`: its former name
+        choices=("small", "large"),
+        default="large",
+        help="small: 20 units, ~90 systems (seconds); large: 420 units, ~3,000 systems",
+    )
     demo.set_defaults(handler=_demo)
     return top
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("psvs-ledger")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _starts_service(args: argparse.Namespace) -> bool:
+    """`serve` and `projections run`: the commands that say when a key is generated."""
+    return args.command == "serve" or getattr(args, "projections_command", None) == "run"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; a configuration error is one line on stderr and exit status 2."""
+    from api import preflight
+    from api.keys import generated_key_warnings
+
     args = parser().parse_args(argv)
-    settings = Settings()
-    code: int = args.handler(args, settings)
+    try:
+        settings = preflight.load_settings()
+        listen = None
+        if args.command == "serve":
+            source = "--port" if args.port else "LEDGER_PORT"
+            listen = (args.host or settings.host, args.port or settings.port, source)
+        preflight.check(settings, listen=listen)
+        with generated_key_warnings(loud=_starts_service(args)):
+            code: int = args.handler(args, settings)
+    except ConfigError as error:
+        print(f"psvs-ledger: {error}", file=sys.stderr)
+        return 2
     return code
 
 

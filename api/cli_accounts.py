@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from api.cli_help import HelpFormatter
 from api.settings import Settings
 
 
@@ -181,12 +182,18 @@ def relink_agents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def account_id(text: str) -> str:
+    """An account id option (argparse names this function in its error)."""
+    UUID(text)
+    return text
+
+
 def add_account_commands(commands: Any) -> None:
     accounts = commands.add_parser(
         "accounts", help="accounts and their credentials: create, list, disable, revoke"
     )
     sub = accounts.add_subparsers(dest="accounts_command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
 
     made = sub.add_parser(
         "create",
@@ -194,12 +201,15 @@ def add_account_commands(commands: Any) -> None:
         formatter_class=fmt,
     )
     made.add_argument(
-        "--role", required=True, choices=["officer", "auditor", "admin", "legal_person"]
+        "--role",
+        required=True,
+        choices=["officer", "auditor", "admin", "legal_person"],
+        help="what the account may do",
     )
     made.add_argument("--division", help="an officer's district code or an auditor's prefix")
     made.add_argument("--uscc", help="a legal-person account's unit (checked licence)")
     made.add_argument("--phone", help="a legal-person account's phone (stored sealed)")
-    made.add_argument("--name", required=True)
+    made.add_argument("--name", required=True, help="the holder's name (a person or a unit)")
     made.set_defaults(handler=create)
 
     listed = sub.add_parser("list", help="every account and its state", formatter_class=fmt)
@@ -213,7 +223,7 @@ def add_account_commands(commands: Any) -> None:
             f"{'work again' if enabled else 'are refused within a second'})",
             formatter_class=fmt,
         )
-        cmd.add_argument("account_id")
+        cmd.add_argument("account_id", type=account_id, help="the account's id (`accounts list`)")
         cmd.add_argument("--reason", default="", help="recorded with the event")
         cmd.set_defaults(handler=_set_enabled(enabled))
 
@@ -222,7 +232,9 @@ def add_account_commands(commands: Any) -> None:
         help="refuse every token of an account (--account) or one token (--token)",
         formatter_class=fmt,
     )
-    revoke.add_argument("--account", dest="account_id", help="revoke all its tokens")
+    revoke.add_argument(
+        "--account", dest="account_id", type=account_id, help="revoke all its tokens"
+    )
     revoke.add_argument(
         "--token", help='revoke this one token ("-": read it from standard input, out of ps)'
     )
@@ -235,7 +247,7 @@ def add_account_commands(commands: Any) -> None:
         " is changed, every proof stays verifiable) and disable the account",
         formatter_class=fmt,
     )
-    erased.add_argument("account_id")
+    erased.add_argument("account_id", type=account_id, help="the account's id (`accounts list`)")
     erased.add_argument("--reason", default="", help="recorded with the event")
     erased.set_defaults(handler=erase)
 

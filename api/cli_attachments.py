@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
+from api.cli_help import days
 from api.settings import Settings
 
 
@@ -29,8 +31,9 @@ def add_attachment_commands(commands: Any) -> None:
     collect.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
     collect.add_argument(
         "--retention-days",
-        type=int,
-        help="default: LEDGER_ATTACHMENT_RETENTION_DAYS (30)",
+        type=days,
+        help="keep uploads referenced within this many days"
+        " (default: LEDGER_ATTACHMENT_RETENTION_DAYS, 30)",
     )
     collect.add_argument("--json", action="store_true", help="print the outcome as JSON")
     collect.set_defaults(handler=collect_command)
@@ -47,7 +50,7 @@ def collect_command(args: argparse.Namespace, settings: Settings) -> int:
         settings.attachment_retention_days if args.retention_days is None else args.retention_days
     )
     if days < 0:
-        print("error: --retention-days may not be negative")
+        print("error: --retention-days may not be negative", file=sys.stderr)
         return 2
     runtime = open_runtime(settings, projections=False)
     try:

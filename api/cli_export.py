@@ -73,6 +73,11 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def day(text: str) -> date:
+    """A YYYY-MM-DD option (argparse names this function in its error: "invalid day value")."""
+    return date.fromisoformat(text)
+
+
 def add_export_commands(commands: Any) -> None:
     """Adds `overdue` and `systems` to the `export` command group."""
     for what, text in (
@@ -80,12 +85,16 @@ def add_export_commands(commands: Any) -> None:
         ("systems", "every system of a district, in filing order"),
     ):
         command = commands.add_parser(what, help=f"{text} as xlsx or CSV")
-        command.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+        command.add_argument(
+            "--format", choices=("xlsx", "csv"), default="xlsx", help="the file's format"
+        )
         command.add_argument("--division", required=True, help="a district code, e.g. 500108")
         if what == "overdue":
-            command.add_argument("--kind", choices=KINDS)
+            command.add_argument("--kind", choices=KINDS, help="one list only (default: all)")
             command.add_argument(
-                "--as-of", type=date.fromisoformat, help="a day, YYYY-MM-DD (default today)"
+                "--as-of",
+                type=day,
+                help="the day the lists are drawn up for, YYYY-MM-DD (default: today)",
             )
         command.add_argument("file", help="the file to write")
         command.set_defaults(handler=_export, what=what)

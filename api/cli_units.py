@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from api.cli_accounts import _errors, _ledger
+from api.cli_help import HelpFormatter
 from api.settings import Settings
 
 
@@ -52,9 +53,9 @@ def add_unit_commands(commands: Any) -> None:
         "erase-contact",
         help="erase a unit's contact (name and phone) or, with --legal-representative, its legal"
         " representative's name: their data key is destroyed, no event is changed",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    erased.add_argument("uscc")
+    erased.add_argument("uscc", help="the unit's unified social credit code")
     erased.add_argument(
         "--legal-representative", action="store_true", help="erase the legal representative"
     )

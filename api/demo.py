@@ -221,11 +221,20 @@ def load_demo(ledger: Ledger, *, size: str, today: date, progress: Any = None) -
     return {"acts": dict(ctx.done), "token": officers[0][1], "officer": officers[0][0]}
 
 
+# `demo --size` names the plans of api/demo_plan.py (`large` is the one it calls "full").
+DEMO_SIZES = {"small": "small", "large": "full", "full": "full"}
+
+
 def run(args: argparse.Namespace, settings: Any) -> int:
     """The `psvs-ledger demo` command."""
     from api.runtime import open_runtime
 
+    size = DEMO_SIZES.get(args.size, args.size)
     today = datetime.now(SHANGHAI).date()
+    print(
+        f"demo: loading the {args.size} 南岸区 (500108) sample: {SIZES[size].units} units"
+        f"{'' if args.size == 'large' else ' (`--size large` loads 420)'}"
+    )
     runtime = open_runtime(settings, projections=False)
     started = time.perf_counter()
     shown = [-1]
@@ -237,7 +246,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             print(f"demo: {number:,}/{total:,} acts", file=sys.stderr)
 
     try:
-        loaded = load_demo(runtime.ledger, size=args.size, today=today, progress=progress)
+        loaded = load_demo(runtime.ledger, size=size, today=today, progress=progress)
     except ValueError as refused:
         print(f"error: {refused}; nothing done", file=sys.stderr)
         return 1
@@ -245,7 +254,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         runtime.close()
     seconds = time.perf_counter() - started
     counts = ", ".join(f"{what} {n:,}" for what, n in sorted(loaded["acts"].items()))
-    print(f"南岸区 (500108) demo loaded in {seconds:.0f} s: {counts}")
+    print(f"南岸区 (500108) {args.size} demo loaded in {seconds:.0f} s: {counts}")
     print(f"officer {loaded['officer'].name} of 500108; sign in at /officer/login with the token:")
     print(loaded["token"])
     return 0

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 
 from api.auth import Authenticator, client_address
@@ -28,7 +29,21 @@ async def runtime(request: Request) -> Runtime:
     return rt
 
 
-async def caller(request: Request) -> Account:
+# Declared so that the OpenAPI names the scheme on every route that needs a token (Swagger UI's
+# "Authorize"); it refuses nothing itself (`auto_error=False`): `caller` answers its own 401.
+BEARER = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="opaque",
+    description="an account's token: from POST /v1/accounts, POST /v1/accounts/oidc, or"
+    " `psvs-ledger accounts create` for police-side accounts",
+    auto_error=False,
+)
+
+
+async def caller(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+) -> Account:
     """The account behind the bearer token; only a token not seen in the last half second
     is looked up in the ledger, and that in the thread pool. The request's log line names the
     account and its role (never the token)."""

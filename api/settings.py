@@ -158,3 +158,13 @@ class Settings(BaseSettings):
         description="`module:callable` that must accept every self-signup (a proof-of-work or"
         " CAPTCHA check on public deployments; docs/operations.md); unset = none",
     )
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="json: every line on stderr is one JSON object (uvicorn's too); console:"
+        " for a person at a terminal; unset = json unless stderr is a terminal",
+    )
+    bureau_name: str = Field(
+        default="南岸区分局",
+        min_length=1,
+        description="the bureau the officer pages' titles name",
+    )

@@ -47,7 +47,8 @@ def check_place(errors: list[FieldError], loc: Loc, category: Any, place_type: A
             errors.append(
                 FieldError(
                     (*loc, "place_type"),
-                    f"'{place_type}' is not a place type of category {category} ({allowed})",
+                    f"'{place_type}' is not a place type of category {category};"
+                    f" allowed: {allowed}",
                 )
             )
     if isinstance(place_type, str) and place_type not in ALL_PLACE_TYPES:

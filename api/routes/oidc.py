@@ -13,7 +13,7 @@ from api.deps import RuntimeDep, Today
 from api.logs import log
 from api.oidc import MAX_TOKEN_CHARS, OidcVerifier
 from api.problems import Problem
-from api.schemas import AccountCreated, Strict
+from api.schemas import AccountCreated, Strict, examples
 from api.settings import Settings
 
 router = APIRouter(prefix="/v1")
@@ -32,6 +32,10 @@ _CREATE = Lock()
 
 
 class OidcSignIn(Strict):
+    model_config = examples(
+        {"id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6ImtleS0xIn0.eyJzdWIiOiJ6aGFuZyJ9.c2lnbmF0dXJl"}
+    )
+
     id_token: str = Field(
         min_length=1,
         max_length=MAX_TOKEN_CHARS,

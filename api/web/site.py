@@ -181,6 +181,7 @@ def render(
             "account": account,
             "csrf_token": session.csrf,
             "today": today(),
+            "bureau_name": request.app.state.officer_settings.bureau_name,
             **(context or {}),
         },
         status_code=status,

@@ -348,6 +348,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/docs/oauth2-redirect"): Case(
         get("/docs/oauth2-redirect"), everyone(200), objects=("-",)
     ),
+    # Swagger UI's and ReDoc's files, served by the app (fastapi-offline).
+    ("GET", "/docs/assets/{path}"): Case(
+        get("/docs/assets/swagger-ui.css"), everyone(200), objects=("-",)
+    ),
 }
 # Lists whose items must never name a system (or unit) the caller does not see.
 SCOPED_LISTS = {

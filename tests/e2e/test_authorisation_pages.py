@@ -74,7 +74,8 @@ POST_FORMS: dict[str, Url] = {
         lambda w, o: f"/officer/units/{w.units[A]}/verification"),
 }  # fmt: skip
 # Covered by the sign-in below (every role) and by the static test.
-OTHERS = {("GET", "/officer/login"), ("POST", "/officer/login"), ("GET", "/officer/static/{path}")}
+OTHERS = {("GET", "/officer/login"), ("POST", "/officer/login"), ("GET", "/officer/static/{path}"),
+          ("GET", "/")}  # fmt: skip
 PAGE_ROUTES = {("GET", p) for p in GET_PAGES} | {("POST", p) for p in POST_FORMS} | OTHERS
 SCOPED_PAGES = {"/officer/systems", "/officer/overdue", "/officer/systems/export",
                 "/officer/overdue/export", "/officer/"}  # fmt: skip

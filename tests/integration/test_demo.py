@@ -79,7 +79,12 @@ def test_the_demo_prints_an_officers_token_that_signs_in(loaded: tuple[Runtime, 
     runtime, output = loaded
     from api.auth import token_hash
 
-    token = output.strip().splitlines()[-1]
+    lines = output.strip().splitlines()
+    assert lines[0] == (
+        "demo: loading the small 南岸区 (500108) sample: 20 units (`--size large` loads 420)"
+    )
+    assert lines[-3].startswith("南岸区 (500108) small demo loaded in ")
+    token = lines[-1]
     account = runtime.ledger.account_for_token(token_hash(token))
     assert account is not None
     assert (str(account.role), account.division_code) == ("officer", NANAN)
