@@ -60,9 +60,11 @@ lock:
 	"$$tmp/bin/pip-compile" $(PIP_COMPILE_ARGS) -c $(DEV_LOCK) -o $(LOCK) pyproject.toml
 
 # tests/browser drive /usr/bin/chromium through Playwright (never a downloaded browser) with a CJK
-# font. apt runs only when a package is missing, so a warm machine spends no time here.
+# font. apt runs only when a package is missing, so a warm machine spends no time here. "Missing"
+# is anything but "install ok installed": `dpkg -s` also succeeds for a package removed with its
+# configuration files left behind.
 browser:
-	@if dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then :; \
+	@if [ "$$(dpkg-query -W -f='$${Status}\n' $(BROWSER_PACKAGES) 2>/dev/null | grep -c '^install ok installed$$')" = "$(words $(BROWSER_PACKAGES))" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
 		$(APT_GET) update -qq && \
