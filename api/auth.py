@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
 
@@ -20,7 +19,6 @@ from fastapi import Request
 from api.logs import security_event
 from api.problems import Problem
 from api.throttle import too_many
-from ledger.access import credential_refusal
 from ledger.accounts import Account
 from ledger.application import Ledger
 
@@ -88,15 +86,7 @@ class Authenticator:
             wait = self.throttle.retry_after(address=address)
             if wait is not None:
                 raise too_many(wait)
-        credential = self.ledger.credential_for_token(digest)
-        account = None if credential is None else self.ledger._find(credential.account_id, Account)
-        refusal = credential_refusal(
-            credential,
-            account,
-            now=datetime.now(UTC),
-            police_days=self.ledger.token_police_days,
-            unit_days=self.ledger.token_unit_days,
-        )
+        account, refusal = self.ledger.token_holder(digest)
         if refusal is not None or account is None:
             account_id = None if account is None else str(account.id)
             if self.throttle is not None:  # it logs the failure as a security event

@@ -277,8 +277,9 @@ class UnitCommands(LedgerBase):
     def credential_for_token(self, token_sha256: str) -> Credential | None:
         return self._find(credential_id(token_sha256), Credential)
 
-    def account_for_token(self, token_sha256: str) -> Account | None:
-        """The account a token lets in now, or None (unknown, revoked, expired, disabled)."""
+    def token_holder(self, token_sha256: str) -> tuple[Account | None, str | None]:
+        """The account a token names (None if none) and why the token is refused now (None if
+        it lets the account in): `ledger.access.credential_refusal`'s reason."""
         credential = self.credential_for_token(token_sha256)
         account = None if credential is None else self._find(credential.account_id, Account)
         refusal = credential_refusal(
@@ -288,6 +289,11 @@ class UnitCommands(LedgerBase):
             police_days=self.token_police_days,
             unit_days=self.token_unit_days,
         )
+        return account, refusal
+
+    def account_for_token(self, token_sha256: str) -> Account | None:
+        """The account a token lets in now, or None (unknown, revoked, expired, disabled)."""
+        account, refusal = self.token_holder(token_sha256)
         return None if refusal is not None else account
 
     def get_account(self, account_id: UUID) -> Account:

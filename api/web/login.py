@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from api.auth import token_hash
+from api.auth import client_address, token_hash
 from api.logs import security_event
 from api.throttle import Throttle
 from api.web.errors import FormErrors
@@ -24,7 +24,6 @@ from api.web.site import (
     POLICE_ROLES,
     PageRoute,
     checked_form,
-    client_address,
     current_session,
     render,
     runtime_of,
@@ -35,6 +34,13 @@ from ledger.accounts import Account
 
 router = APIRouter(route_class=PageRoute)
 HOME = "/officer/"
+# The throttle's reason for each refusal of `ledger.access.credential_refusal`.
+_FAILURES = {
+    "unknown": "unknown_token",
+    "revoked": "revoked_token",
+    "expired": "expired_token",
+    "disabled": "account_disabled",
+}
 KIND = "officer_login"
 
 
@@ -82,13 +88,17 @@ async def login(request: Request) -> Response:
         errors.add("token", "请输入令牌")
         security_event("sign_in_refused", kind=KIND, reason="no_token", client=address)
     else:
-        digest = token_hash(token)
-        account = await run_in_threadpool(runtime_of(request).ledger.account_for_token, digest)
-        if account is None:
-            errors.add("token", "令牌无效")
+        holder, refusal = await run_in_threadpool(
+            runtime_of(request).ledger.token_holder, token_hash(token)
+        )
+        account = None if refusal is not None else holder
+        if account is None:  # a revoked or expired token counts against its account too
+            errors.add("token", "该账户已停用" if refusal == "disabled" else "令牌无效")
+            holder_id = None if holder is None else str(holder.id)
+            reason = _FAILURES.get(refusal or "unknown", "unknown_token")
             await run_in_threadpool(
                 lambda: throttle.failed(
-                    address=address, account_id=None, kind=KIND, reason="unknown_token"
+                    address=address, account_id=holder_id, kind=KIND, reason=reason
                 )
             )
         elif str(account.role) not in POLICE_ROLES:
@@ -108,16 +118,6 @@ async def login(request: Request) -> Response:
             )
             if wait is not None:
                 return _too_many(request, target, wait)
-            if getattr(account, "disabled", False):
-                errors.add("token", "该账户已停用")
-                await run_in_threadpool(
-                    lambda: throttle.failed(
-                        address=address,
-                        account_id=account_id,
-                        kind=KIND,
-                        reason="account_disabled",
-                    )
-                )
     if errors or account is None:
         return render(request, "login.html", {"next": target, "errors": errors}, status=401)
     store = session_store(request)

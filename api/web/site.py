@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from api.auth import client_address
 from api.deps import today
 from api.logs import security_event
 from api.runtime import Runtime
@@ -74,12 +75,6 @@ def session_store(request: Request) -> SessionStore:
     return store
 
 
-def client_address(request: Request) -> str:
-    """The client's address as the ASGI server reports it (behind a proxy: configure uvicorn's
-    --proxy-headers and --forwarded-allow-ips, or every client is the proxy)."""
-    return request.client.host if request.client else "unknown"
-
-
 def current_session(request: Request) -> Session | None:
     return sessions(request).read(request)
 
@@ -99,10 +94,10 @@ def load_account(rt: Runtime, account_id: str) -> Account | None:
 
 def _ended_by_account(account: Account, started: datetime | None) -> str | None:
     """Why the account ends a session of its own: disabled, or its tokens revoked since the
-    session began (`getattr`: accounts recorded before either existed have neither)."""
-    if getattr(account, "disabled", False):
+    session began."""
+    if account.disabled:
         return "account_disabled"
-    revoked: datetime | None = getattr(account, "tokens_valid_from", None)
+    revoked = account.tokens_valid_from
     if revoked is not None and started is not None and started < revoked:
         return "tokens_revoked"
     return None
