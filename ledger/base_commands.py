@@ -9,7 +9,7 @@ is enforced by the event store's (id, version) primary key, never by a check-the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -17,7 +17,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.utils import get_topic
 
 from ledger import codes
 from ledger.access import may_see
@@ -110,6 +111,17 @@ class LedgerBase(Application[UUID]):
                 errors.append(FieldError(("body", field), "no such attachment of yours"))
             elif found.content is None and not self.blobs.touch(found.sha256):
                 errors.append(FieldError(("body", field), ATTACHMENT_GONE))
+
+    def notifications_of(self, *classes: type[Any], page: int = 1000) -> Iterator[Notification]:
+        """Every stored event of `classes` (by their topics), in log order, `page` at a time."""
+        topics = [get_topic(cls) for cls in classes]
+        start = 1
+        while True:
+            found = self.recorder.select_notifications(start, page, topics=topics)
+            yield from found
+            if len(found) < page:
+                return
+            start = found[-1].id + 1
 
     # --- who sees what ----------------------------------------------------------------------
     def find_unit(self, uscc: str) -> Unit | None:

@@ -34,8 +34,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from ledger.attachments import Attachment
 from ledger.errors import NotFound
 
@@ -185,23 +183,19 @@ class LogScan:
 
 def scan_log(app: Any) -> LogScan:
     """Reads the log's uploads and referencing events (only those topics, 1,000 at a time)."""
-    topics = [get_topic(cls) for cls in (Attachment.Uploaded, *referencing_events())]
     hashes: dict[UUID, str] = {}
     referenced: set[UUID] = set()
     events = 0
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=SCAN_PAGE, topics=topics)
-        for notification in page:
-            event = app.mapper.to_domain_event(notification)
-            events += 1
-            if isinstance(event, Attachment.Uploaded):
-                hashes[event.originator_id] = event.sha256
-            else:
-                referenced.update(references_of(event))
-        if len(page) < SCAN_PAGE:
-            return LogScan(hashes=hashes, referenced=referenced, events=events)
-        start = page[-1].id + 1
+    for notification in app.notifications_of(
+        Attachment.Uploaded, *referencing_events(), page=SCAN_PAGE
+    ):
+        event = app.mapper.to_domain_event(notification)
+        events += 1
+        if isinstance(event, Attachment.Uploaded):
+            hashes[event.originator_id] = event.sha256
+        else:
+            referenced.update(references_of(event))
+    return LogScan(hashes=hashes, referenced=referenced, events=events)
 
 
 @dataclass(frozen=True)

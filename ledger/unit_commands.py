@@ -10,7 +10,6 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
 from ledger import codes
 from ledger.access import (
@@ -33,7 +32,7 @@ from ledger.crypto import ERASED, Erased
 from ledger.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationFailed
 from ledger.ids import credential_id, keyed_id
 from ledger.units import PERSONAL_FIELDS, Unit, Verification, person_subject
-from ledger.values import Channel, FieldError, Role
+from ledger.values import Actor, Channel, FieldError, Role
 
 
 class UnitCommands(LedgerBase):
@@ -252,7 +251,7 @@ class UnitCommands(LedgerBase):
         account = self.get_account(account_id)
         self.cipher.erase(account.id)
         if not account.erased:
-            account.erase(reason=reason, actor=None if caller is None else actor_of(caller))
+            account.erase(reason=reason, actor=_actor(caller))
             self.save(account)
         return account
 
@@ -268,9 +267,7 @@ class UnitCommands(LedgerBase):
             raise NotFound(f"no unit {uscc}")
         self.cipher.erase(person_subject(unit.uscc, person))
         if person not in unit.erased_persons:
-            unit.erase_person(
-                person=person, reason=reason, actor=None if caller is None else actor_of(caller)
-            )
+            unit.erase_person(person=person, reason=reason, actor=_actor(caller))
             self._save_related(unit)
         return unit
 
@@ -316,7 +313,7 @@ class UnitCommands(LedgerBase):
     ) -> Credential:
         credential = self._get(credential_id(token_sha256), Credential, "token")
         if not credential.revoked:
-            credential.revoke(reason=reason, actor=None if caller is None else actor_of(caller))
+            credential.revoke(reason=reason, actor=_actor(caller))
             self.save(credential)
         return credential
 
@@ -325,7 +322,7 @@ class UnitCommands(LedgerBase):
     ) -> Account:
         """Every token the account holds now is refused from now on."""
         account = self.get_account(account_id)
-        account.revoke_tokens(reason=reason, actor=None if caller is None else actor_of(caller))
+        account.revoke_tokens(reason=reason, actor=_actor(caller))
         self.save(account)
         return account
 
@@ -333,7 +330,7 @@ class UnitCommands(LedgerBase):
         self, *, account_id: UUID, enabled: bool, reason: str, caller: Account | None = None
     ) -> Account:
         account = self.get_account(account_id)
-        actor = None if caller is None else actor_of(caller)
+        actor = _actor(caller)
         if enabled and account.disabled:
             account.enable(reason=reason, actor=actor)
         elif not enabled and not account.disabled:
@@ -360,20 +357,15 @@ class UnitCommands(LedgerBase):
 
     def _every(self, created: type[Any], kind: type[A]) -> list[A]:
         """Every aggregate of `kind`, found by the topic of its created event, in log order."""
-        topic = get_topic(created)
         found: list[A] = []
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start, 1000, topics=[topic])
-            for notification in page:
-                originator = notification.originator_id
-                aggregate_id = originator if isinstance(originator, UUID) else UUID(originator)
-                aggregate = self._find(aggregate_id, kind)
-                if aggregate is not None:
-                    found.append(aggregate)
-            if len(page) < 1000:
-                return found
-            start = page[-1].id + 1
+        for notification in self.notifications_of(created):
+            originator = notification.originator_id
+            aggregate = self._find(
+                originator if isinstance(originator, UUID) else UUID(originator), kind
+            )
+            if aggregate is not None:
+                found.append(aggregate)
+        return found
 
     def accounts(self) -> list[Account]:
         """Every account, in the order opened (the command line's `accounts list`)."""
@@ -592,3 +584,8 @@ class UnitCommands(LedgerBase):
             self.save(*aggregates)
         except IntegrityError:
             raise Conflict("the unit or an account changed meanwhile; try again") from None
+
+
+def _actor(caller: Account | None) -> Actor | None:
+    """Who did an act: the caller's account, or None for an operator on the command line."""
+    return None if caller is None else actor_of(caller)

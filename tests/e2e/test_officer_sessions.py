@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,27 +21,16 @@ from api.web import site
 from api.web.sessions import COOKIE, session_key
 from ledger.accounts import Account
 from ledger.values import Role
+from tests.browser.test_pages_http import csrf_of
+from tests.browser.test_pages_http import log_in as sign_in
 from tests.e2e.conftest import police_token
 
 NANAN = "500108"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "the page has a form with a CSRF field"
-    return found.group(1)
 
 
 def log_in(client: TestClient, token: str) -> str:
-    """Signs in; the session cookie's value."""
-    page = client.get("/officer/login")
-    response = client.post(
-        "/officer/login",
-        data={"token": token, "csrf_token": csrf_of(page.text), "next": "/officer/"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
+    """Signs in (as the pages' tests do); the session cookie's value."""
+    sign_in(client, token)
     cookie = client.cookies.get(COOKIE)
     assert cookie
     return str(cookie)
