@@ -76,7 +76,10 @@ def _follow_from_start(server: Server, token: str, expected: int) -> tuple[int, 
     headers = {"Authorization": f"Bearer {token}"}
     started = time.perf_counter()
     with httpx.stream(
-        "GET", f"{server.base}/v1/feed", params={"follow": "true"}, headers=headers,
+        "GET",
+        f"{server.base}/v1/feed",
+        params={"follow": "true"},
+        headers=headers,
         timeout=TIMEOUT_SECONDS,
     ) as response:
         response.raise_for_status()
@@ -89,9 +92,7 @@ def _follow_from_start(server: Server, token: str, expected: int) -> tuple[int, 
     return received, received / (time.perf_counter() - started)
 
 
-async def _idle_followers(
-    server: Server, token: str, count: int, head: int
-) -> tuple[int, int]:
+async def _idle_followers(server: Server, token: str, count: int, head: int) -> tuple[int, int]:
     """Connects `count` idle followers; returns the server's RSS and database connections
     once all of them are in the follow loop."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -159,12 +160,16 @@ def _measure(server: Server, url: str, followers: int) -> tuple[list[Figure], di
     mb = 1024 * 1024
     figures = [
         Figure("feed catch-up, one follower (events/s)", feed_rate, raw_rate, "events/s"),
-        Figure(f"server RSS with {followers} idle followers (MB)", rss_with / mb,
-               rss_before / mb, "MB"),
-        Figure("RSS per idle follower (KB)", (rss_with - rss_before) / followers / 1024,
-               0, "KB"),
-        Figure(f"DB connections with {followers} idle followers", connections_with,
-               connections_before, "conns"),
+        Figure(
+            f"server RSS with {followers} idle followers (MB)", rss_with / mb, rss_before / mb, "MB"
+        ),
+        Figure("RSS per idle follower (KB)", (rss_with - rss_before) / followers / 1024, 0, "KB"),
+        Figure(
+            f"DB connections with {followers} idle followers",
+            connections_with,
+            connections_before,
+            "conns",
+        ),
     ]
     context: dict[str, object] = {"events": expected, "log_rows": raw_rows, "head": head}
     return figures, context

@@ -75,8 +75,9 @@ class Server:
         args = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
         if workers > 1:
             args += ["--workers", str(workers)]
-        self.process = subprocess.Popen(args, env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         self.peak_rss = 0
         self._sampling = threading.Event()
         self._wait_ready()
@@ -119,8 +120,14 @@ class Server:
             time.sleep(0.2)
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "api.cli", *args], env=self.env,
-                              capture_output=True, text=True, timeout=600, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
         return done.stdout
 
     def stop(self) -> None:
@@ -142,8 +149,14 @@ def serving(database_url: str, data_dir: Path, *, workers: int = 1) -> Iterator[
 
 
 async def _client(
-    http: httpx.AsyncClient, request: Request, client: int, headers: dict[str, str],
-    counter: Iterator[int], stop_at: float, phase: Phase, expect: int,
+    http: httpx.AsyncClient,
+    request: Request,
+    client: int,
+    headers: dict[str, str],
+    counter: Iterator[int],
+    stop_at: float,
+    phase: Phase,
+    expect: int,
 ) -> None:
     while time.perf_counter() < stop_at:
         method, path, body = request(client, next(counter))
@@ -161,22 +174,37 @@ async def _client(
 
 
 def run_phase(
-    base: str, request: Request, *, token: str | Callable[[int], str], clients: int,
-    seconds: float, expect: int = 200,
+    base: str,
+    request: Request,
+    *,
+    token: str | Callable[[int], str],
+    clients: int,
+    seconds: float,
+    expect: int = 200,
 ) -> Phase:
     """`clients` concurrent clients issuing `request` for `seconds`; client k uses token(k)."""
+
     async def main() -> Phase:
         phase = Phase(ok=0, failed=0, seconds=seconds)
         counter = iter(range(10**9))
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
             stop_at = time.perf_counter() + seconds
-            await asyncio.gather(*(
-                _client(http, request, k,
+            await asyncio.gather(
+                *(
+                    _client(
+                        http,
+                        request,
+                        k,
                         {"Authorization": f"Bearer {token(k) if callable(token) else token}"},
-                        counter, stop_at, phase, expect)
-                for k in range(clients)
-            ))
+                        counter,
+                        stop_at,
+                        phase,
+                        expect,
+                    )
+                    for k in range(clients)
+                )
+            )
         return phase
 
     return asyncio.run(main())

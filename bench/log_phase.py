@@ -38,8 +38,10 @@ def raw_read_and_copy(url: str) -> tuple[int, float]:
         writer.execute("CREATE TABLE bench_copy (position bigint PRIMARY KEY, id uuid, doc jsonb)")
         with reader.cursor(name="log") as cursor, writer.cursor() as out:
             cursor.itersize = 5000
-            cursor.execute("SELECT notification_id, originator_id, state FROM ledger_events"
-                           " ORDER BY notification_id")
+            cursor.execute(
+                "SELECT notification_id, originator_id, state FROM ledger_events"
+                " ORDER BY notification_id"
+            )
             with out.copy("COPY bench_copy (position, id, doc) FROM STDIN") as copy:
                 for position, originator_id, state in cursor:
                     copy.write_row((position, originator_id, bytes(state).decode()))
@@ -53,8 +55,13 @@ def raw_read_and_copy(url: str) -> tuple[int, float]:
 def _timed(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Runs `psvs-ledger args`; returns seconds, peak RSS in bytes, and its output."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", *args], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     peak = 0
     done = threading.Event()
 
@@ -104,8 +111,12 @@ def disk_bytes(url: str) -> tuple[int, int]:
 def figures(url: str, data_dir: Path, *, systems: int | None) -> list[Figure]:
     """The figures on `url`; with `systems`, on a log of that many systems built first
     (and its build rate), without, on the log the database already holds."""
-    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_DATA_DIR": str(data_dir),
-           "LEDGER_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": url,
+        "LEDGER_DATA_DIR": str(data_dir),
+        "LEDGER_LOG_LEVEL": "warning",
+    }
     result: list[Figure] = []
     build_rate = 0.0
     if systems:
@@ -118,40 +129,55 @@ def figures(url: str, data_dir: Path, *, systems: int | None) -> list[Figure]:
             runtime.close()
     events, raw_rate = raw_read_and_copy(url)
     built = f", built at {build_rate:,.0f} events/s" if systems else " (prebuilt)"
-    print(f"log: {events:,} events{built}; raw read + COPY {raw_rate:,.0f} events/s",
-          file=sys.stderr)
+    print(
+        f"log: {events:,} events{built}; raw read + COPY {raw_rate:,.0f} events/s", file=sys.stderr
+    )
     if systems:
-        result.append(Figure("log built through the domain (events/s)", build_rate, raw_rate,
-                             "events/s"))
+        result.append(
+            Figure("log built through the domain (events/s)", build_rate, raw_rate, "events/s")
+        )
     for name in VIEWS:
         seconds, peak, _ = _timed(["projections", "rebuild", name], env)
-        print(f"rebuild {name}: {seconds:,.1f} s, peak RSS {peak / 1e6:,.0f} MB",
-              file=sys.stderr)
-        result.append(Figure(f"rebuild {name} (events/s)", events / seconds, raw_rate,
-                             "events/s"))
+        print(f"rebuild {name}: {seconds:,.1f} s, peak RSS {peak / 1e6:,.0f} MB", file=sys.stderr)
+        result.append(Figure(f"rebuild {name} (events/s)", events / seconds, raw_rate, "events/s"))
         result.append(Figure(f"rebuild {name} peak RSS (MB)", peak / 1e6, peak / 1e6, "MB"))
     seconds, peak, _ = _timed(["verify"], env)
     result.append(Figure("verify (events/s)", events / seconds, raw_rate, "events/s"))
     result.append(Figure("verify peak RSS (MB)", peak / 1e6, peak / 1e6, "MB"))
     events_bytes, all_bytes = disk_bytes(url)
-    result.append(Figure("disk bytes per event (ledger_events)", events_bytes / events,
-                         events_bytes / events, "bytes"))
-    result.append(Figure("disk bytes per event (all tables)", all_bytes / events,
-                         all_bytes / events, "bytes"))
+    result.append(
+        Figure(
+            "disk bytes per event (ledger_events)",
+            events_bytes / events,
+            events_bytes / events,
+            "bytes",
+        )
+    )
+    result.append(
+        Figure("disk bytes per event (all tables)", all_bytes / events, all_bytes / events, "bytes")
+    )
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database", required=True, help="a prebuilt ledger to measure")
-    parser.add_argument("--data-dir", type=Path, default=Path("var"),
-                        help="the data directory the log was built with (its keys)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var"),
+        help="the data directory the log was built with (its keys)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     result = figures(args.database, args.data_dir, systems=None)
-    write("log_phase", result, context={**log_size(args.database),
-                                        "took": f"{time.monotonic() - started:.0f} s"})
+    write(
+        "log_phase",
+        result,
+        context={**log_size(args.database), "took": f"{time.monotonic() - started:.0f} s"},
+    )
 
 
 if __name__ == "__main__":

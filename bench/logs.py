@@ -85,8 +85,13 @@ def _devices(count: int) -> list[dict[str, object]]:
 def build_log(ledger: Ledger, *, systems: int, batch: int = 250, devices: int = 10) -> int:
     """Files `systems` systems (every other one changed once, every tenth filed late) and
     returns the log's head position."""
-    actor = Actor(account_id=str(uuid.uuid4()), role=Role.LEGAL_PERSON, name="单位",
-                  on_behalf_of=UNIT, division_code=None)
+    actor = Actor(
+        account_id=str(uuid.uuid4()),
+        role=Role.LEGAL_PERSON,
+        name="单位",
+        on_behalf_of=UNIT,
+        division_code=None,
+    )
     rules = ledger.field_rules(date(2025, 12, 31))
     sequence = FilingSequence.start(division_code=DIVISION, year=2025)
     device_rows = _devices(devices)
@@ -100,11 +105,20 @@ def build_log(ledger: Ledger, *, systems: int, batch: int = 250, devices: int = 
             system = VideoSystem.file(
                 system_id=system_id,
                 filing_number=sequence.issue(system_id),
-                fields={"unit_uscc": UNIT, "name": f"视频监控系统{n}", "place_category": 2,
-                        "place_type": "shopping_centre", "address": f"南坪西路{n}号",
-                        "division_code": DIVISION, "longitude": 106.57, "latitude": 29.53,
-                        "commissioned_on": commissioned, "storage_days": 90,
-                        "collection_area": "出入口", "outsourced_to": None},
+                fields={
+                    "unit_uscc": UNIT,
+                    "name": f"视频监控系统{n}",
+                    "place_category": 2,
+                    "place_type": "shopping_centre",
+                    "address": f"南坪西路{n}号",
+                    "division_code": DIVISION,
+                    "longitude": 106.57,
+                    "latitude": 29.53,
+                    "commissioned_on": commissioned,
+                    "storage_days": 90,
+                    "collection_area": "出入口",
+                    "outsourced_to": None,
+                },
                 devices=device_rows,
                 rules=rules,
                 actor=actor,
@@ -114,9 +128,14 @@ def build_log(ledger: Ledger, *, systems: int, batch: int = 250, devices: int = 
             )
             if n % 2 == 0:
                 system.change(
-                    reason="更名", changes={"name": f"视频监控系统{n}（更名）"},
-                    devices_added=[], devices_removed=[], rules=rules, actor=actor,
-                    channel=Channel.ONLINE, effective_on=filed_on + timedelta(days=10),
+                    reason="更名",
+                    changes={"name": f"视频监控系统{n}（更名）"},
+                    devices_added=[],
+                    devices_removed=[],
+                    rules=rules,
+                    actor=actor,
+                    channel=Channel.ONLINE,
+                    effective_on=filed_on + timedelta(days=10),
                     filed_on=filed_on + timedelta(days=30 + n % 20),
                 )
             aggregates.append(system)

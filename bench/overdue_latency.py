@@ -49,19 +49,27 @@ def main() -> None:
                 build(url, data, args.systems)
                 ours, limit = measure(url, data, args.clients, args.seconds)
     c = args.clients
-    write("overdue_latency", [
-        Figure(f"GET /v1/overdue req/s, {c} clients", ours.rate, limit.rate, "req/s"),
-        Figure("GET /v1/overdue p50 ms", ours.percentile(0.5), limit.percentile(0.5), "ms"),
-        Figure("GET /v1/overdue p99 ms", ours.percentile(0.99), limit.percentile(0.99), "ms"),
-    ], context={"systems in the district": systems, "district": DISTRICT,
-               "view": OverdueView.name})
+    write(
+        "overdue_latency",
+        [
+            Figure(f"GET /v1/overdue req/s, {c} clients", ours.rate, limit.rate, "req/s"),
+            Figure("GET /v1/overdue p50 ms", ours.percentile(0.5), limit.percentile(0.5), "ms"),
+            Figure("GET /v1/overdue p99 ms", ours.percentile(0.99), limit.percentile(0.99), "ms"),
+        ],
+        context={
+            "systems in the district": systems,
+            "district": DISTRICT,
+            "view": OverdueView.name,
+        },
+    )
 
 
 def district_systems(url: str) -> int:
     """Systems of the district in the overdue view (its stable read name)."""
     with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM overdue_systems WHERE division_code = %s",
-                           (DISTRICT,)).fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM overdue_systems WHERE division_code = %s", (DISTRICT,)
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -70,8 +78,13 @@ def build(url: str, data: Path, systems: int) -> None:
     try:
         build_log(runtime.ledger, systems=systems, batch=50)
         for kind in VIEWS.values():  # the server is ready only when every view has caught up
-            rebuild(app=runtime.ledger, registry=runtime.registry, kind=kind,
-                    open_view=runtime.open_view, rules_toml=None)
+            rebuild(
+                app=runtime.ledger,
+                registry=runtime.registry,
+                kind=kind,
+                open_view=runtime.open_view,
+                rules_toml=None,
+            )
     finally:
         runtime.close()
 
@@ -79,13 +92,24 @@ def build(url: str, data: Path, systems: int) -> None:
 def measure(url: str, data: Path, clients: int, seconds: float) -> tuple[Any, Any]:
     """/v1/overdue against the raw SELECT route, on one served copy of the database."""
     with http_load.serving(url, data) as server:
-        officer = server.cli("accounts", "create", "--role", "officer", "--division",
-                             DISTRICT, "--name", "压测").strip().splitlines()[-1]
+        officer = (
+            server.cli(
+                "accounts", "create", "--role", "officer", "--division", DISTRICT, "--name", "压测"
+            )
+            .strip()
+            .splitlines()[-1]
+        )
         import httpx
 
-        ids = [i["system_id"] for i in httpx.get(
-            f"{server.base}/v1/systems", params={"limit": 500},
-            headers={"Authorization": f"Bearer {officer}"}, timeout=60).json()["items"]]
+        ids = [
+            i["system_id"]
+            for i in httpx.get(
+                f"{server.base}/v1/systems",
+                params={"limit": 500},
+                headers={"Authorization": f"Bearer {officer}"},
+                timeout=60,
+            ).json()["items"]
+        ]
 
         def overdue(k: int, n: int) -> tuple[str, str, object]:
             return "GET", f"/v1/overdue?division_code={DISTRICT}&limit=50", None
@@ -93,10 +117,12 @@ def measure(url: str, data: Path, clients: int, seconds: float) -> tuple[Any, An
         def raw(k: int, n: int) -> tuple[str, str, object]:
             return "GET", f"/bench/raw-select/{ids[n % len(ids)]}", None
 
-        ours = http_load.run_phase(server.base, overdue, token=officer,
-                                   clients=clients, seconds=seconds)
-        limit = http_load.run_phase(server.base, raw, token=officer, clients=clients,
-                                    seconds=seconds)
+        ours = http_load.run_phase(
+            server.base, overdue, token=officer, clients=clients, seconds=seconds
+        )
+        limit = http_load.run_phase(
+            server.base, raw, token=officer, clients=clients, seconds=seconds
+        )
     return ours, limit
 
 

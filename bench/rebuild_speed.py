@@ -38,8 +38,9 @@ def decode_rate(runtime: object) -> float:
     ledger = runtime.ledger  # type: ignore[attr-defined]
     started, position, count = time.perf_counter(), 0, 0
     while True:
-        page = ledger.recorder.select_notifications(start=position, limit=5000,
-                                                    inclusive_of_start=False)
+        page = ledger.recorder.select_notifications(
+            start=position, limit=5000, inclusive_of_start=False
+        )
         if not page:
             break
         for notification in page:
@@ -96,19 +97,33 @@ def main() -> None:
                 kind = VIEWS[name]
                 report, grew = with_peak_rss(
                     lambda kind=kind: rebuild(  # type: ignore[misc]
-                        app=runtime.ledger, registry=runtime.registry, kind=kind,
-                        open_view=runtime.open_view, rules_toml=None,
+                        app=runtime.ledger,
+                        registry=runtime.registry,
+                        kind=kind,
+                        open_view=runtime.open_view,
+                        rules_toml=None,
                     )
                 )
                 assert isinstance(report, RebuildReport)
-                figures.append(Figure(f"rebuild {kind.name} (events/s)",
-                                      report.events_per_second, raw, "events/s"))
-                figures.append(Figure(f"rebuild {kind.name} RSS growth (MB)",
-                                      grew / 1e6, grew / 1e6, "MB"))
+                figures.append(
+                    Figure(
+                        f"rebuild {kind.name} (events/s)", report.events_per_second, raw, "events/s"
+                    )
+                )
+                figures.append(
+                    Figure(f"rebuild {kind.name} RSS growth (MB)", grew / 1e6, grew / 1e6, "MB")
+                )
         finally:
             runtime.close()
-    write("rebuild", figures, context={"events": events, "limit": "raw read + COPY",
-                                        "machine": f"{platform.machine()} {platform.node()}"})
+    write(
+        "rebuild",
+        figures,
+        context={
+            "events": events,
+            "limit": "raw read + COPY",
+            "machine": f"{platform.machine()} {platform.node()}",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ def write(name: str, figures: list[Figure], *, context: dict[str, object]) -> Pa
     print(f"\n{name}  ({', '.join(f'{k}={v}' for k, v in context.items())})")
     print(f"{'metric':44} {'ours':>12} {'limit':>12} {'unit':>10} {'ratio':>7}")
     for f in figures:
-        print(f"{f.metric:44} {_shown(f.ours):>12} {_shown(f.limit):>12} {f.unit:>10}"
-              f" {f.ratio:>7.3f}")
+        print(
+            f"{f.metric:44} {_shown(f.ours):>12} {_shown(f.limit):>12} {f.unit:>10} {f.ratio:>7.3f}"
+        )
     print(f"written to {path}")
     return path
 

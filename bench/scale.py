@@ -121,8 +121,9 @@ class DistrictLoader:
         officers = []
         name = DIVISIONS[self.division][0]
         for k in range(OFFICERS_PER_DIVISION):
-            account = Account.open(role=Role.OFFICER, name=f"{name}民警{k + 1}",
-                                   division_code=self.division)
+            account = Account.open(
+                role=Role.OFFICER, name=f"{name}民警{k + 1}", division_code=self.division
+            )
             officers.append(account)
         credentials = [_credential(a.id) for a in officers]
         self.ledger.save(*officers, *credentials)
@@ -156,9 +157,7 @@ class DistrictLoader:
         self.plans = {k: unit_plan(self.division, k)}  # a unit's systems are contiguous
         return self.plans[k]
 
-    def _unit_actor(
-        self, k: int, n: int, plan: UnitPlan, planned: Story, out: list[Any]
-    ) -> Actor:
+    def _unit_actor(self, k: int, n: int, plan: UnitPlan, planned: Story, out: list[Any]) -> Actor:
         """The unit's legal-person actor: registered with its first system, else known."""
         if k in self.actors:
             return self.actors[k]
@@ -181,9 +180,14 @@ class DistrictLoader:
             bound_by="operator",
         )
         actor = actor_of(account, on_behalf_of=plan.uscc)
-        unit = Unit.register(**plan.fields, actor=actor, channel=str(Channel.ONLINE),
-                             effective_on=day, request_digest="",
-                             verification="confirmed")
+        unit = Unit.register(
+            **plan.fields,
+            actor=actor,
+            channel=str(Channel.ONLINE),
+            effective_on=day,
+            request_digest="",
+            verification="confirmed",
+        )
         out += [account, _credential(account.id), unit]
         return actor
 
@@ -193,31 +197,51 @@ class DistrictLoader:
     def _system(self, n: int, planned: Story, actor: Actor) -> VideoSystem:
         sid = system_id(self.division, n)
         if planned.found_on is not None:
-            facts = {k: planned.fields[k] for k in (
-                "unit_uscc", "name", "address", "division_code", "place_category",
-                "place_type", "commissioned_on")}
+            facts = {
+                k: planned.fields[k]
+                for k in (
+                    "unit_uscc",
+                    "name",
+                    "address",
+                    "division_code",
+                    "place_category",
+                    "place_type",
+                    "commissioned_on",
+                )
+            }
             system = VideoSystem.discover(
-                system_id=sid, facts=facts, note="日常检查中发现该系统已投入使用但未备案",
+                system_id=sid,
+                facts=facts,
+                note="日常检查中发现该系统已投入使用但未备案",
                 rules=self._rules(planned.found_on),
                 actor=self._officer(n, on_behalf_of=planned.fields["unit_uscc"]),
-                effective_on=planned.found_on, request_digest="",
+                effective_on=planned.found_on,
+                request_digest="",
             )
             if planned.filed_on is None:
                 return system
             system.file_discovered(
                 filing_number=self.sequences[planned.filed_on.year].issue(sid),
                 fields={**system.fields, **planned.fields, **_EXTRA},
-                devices=planned.devices, rules=self._rules(planned.filed_on), actor=actor,
-                channel=Channel.ONLINE, effective_on=planned.filed_on, request_digest="",
+                devices=planned.devices,
+                rules=self._rules(planned.filed_on),
+                actor=actor,
+                channel=Channel.ONLINE,
+                effective_on=planned.filed_on,
+                request_digest="",
             )
         else:
             assert planned.filed_on is not None
             system = VideoSystem.file(
                 system_id=sid,
                 filing_number=self.sequences[planned.filed_on.year].issue(sid),
-                fields={**planned.fields, **_EXTRA}, devices=planned.devices,
-                rules=self._rules(planned.filed_on), actor=actor, channel=Channel.ONLINE,
-                effective_on=planned.filed_on, request_digest="",
+                fields={**planned.fields, **_EXTRA},
+                devices=planned.devices,
+                rules=self._rules(planned.filed_on),
+                actor=actor,
+                channel=Channel.ONLINE,
+                effective_on=planned.filed_on,
+                request_digest="",
             )
         for act in planned.acts:
             self._act(system, n, act, actor)
@@ -226,24 +250,39 @@ class DistrictLoader:
     def _act(self, system: VideoSystem, n: int, act: Any, actor: Actor) -> None:
         if act.what == "change":
             change = act.change(system)
-            system.change(**change, rules=self._rules(act.filed_on), actor=actor,
-                          channel=Channel.ONLINE, effective_on=act.effective_on,
-                          filed_on=act.filed_on)
+            system.change(
+                **change,
+                rules=self._rules(act.filed_on),
+                actor=actor,
+                channel=Channel.ONLINE,
+                effective_on=act.effective_on,
+                filed_on=act.filed_on,
+            )
         elif act.what == "cancel":
-            system.cancel(reason="场所停止营业，系统拆除停用", actor=actor,
-                          channel=Channel.ONLINE, effective_on=act.effective_on,
-                          filed_on=act.filed_on)
+            system.cancel(
+                reason="场所停止营业，系统拆除停用",
+                actor=actor,
+                channel=Channel.ONLINE,
+                effective_on=act.effective_on,
+                filed_on=act.filed_on,
+            )
         elif act.what == "order":
             system.order_correction(
-                order_id=str(act.uid), reason="备案设备数量与现场检查不一致，责令限期改正",
-                due_on=act.due_on, actor=self._officer(n), today=act.filed_on,
+                order_id=str(act.uid),
+                reason="备案设备数量与现场检查不一致，责令限期改正",
+                due_on=act.due_on,
+                actor=self._officer(n),
+                today=act.filed_on,
             )
         else:
             system.record_inspection(
-                inspection_id=str(act.uid), inspected_on=act.effective_on, result=act.result,
+                inspection_id=str(act.uid),
+                inspected_on=act.effective_on,
+                result=act.result,
                 note="现场检查设备数量、点位与备案信息"
                 + ("一致" if act.result == "consistent" else "不符"),
-                actor=self._officer(n + 1), today=act.filed_on,
+                actor=self._officer(n + 1),
+                today=act.filed_on,
             )
 
 
@@ -258,14 +297,16 @@ def _credential(account_id: UUID) -> Credential:
 
 
 # --- processes --------------------------------------------------------------------------------
-def work(url: str, data_dir: str, owned: dict[str, int], batch: int, resume: bool,
-         reports: Any) -> None:
+def work(
+    url: str, data_dir: str, owned: dict[str, int], batch: int, resume: bool, reports: Any
+) -> None:
     """One worker: its districts in turn, a batch each, reporting (district, done, events)."""
-    runtime = open_runtime(Settings(database_url=url, data_dir=Path(data_dir)),
-                           projections=False)
+    runtime = open_runtime(Settings(database_url=url, data_dir=Path(data_dir)), projections=False)
     try:
-        loaders = [DistrictLoader(runtime.ledger, code, target, resume=resume)
-                   for code, target in owned.items()]
+        loaders = [
+            DistrictLoader(runtime.ledger, code, target, resume=resume)
+            for code, target in owned.items()
+        ]
         for loader in loaders:
             reports.put((loader.division, loader.done, 0, loader.issued()))
         while active := [loader for loader in loaders if loader.done < loader.target]:
@@ -288,15 +329,19 @@ def prepare_database(url: str, *, resume: bool) -> None:
             return
     with psycopg.connect(url) as conn:
         table = conn.execute("SELECT to_regclass('ledger_events')").fetchone()
-        has_events = table is not None and table[0] is not None and conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM ledger_events)").fetchone() == (True,)
+        has_events = (
+            table is not None
+            and table[0] is not None
+            and conn.execute("SELECT EXISTS (SELECT 1 FROM ledger_events)").fetchone() == (True,)
+        )
     if has_events and not resume:
         raise SystemExit(f"error: {name} already holds a ledger; --resume continues it")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--systems", type=int, default=1_000_000)
     parser.add_argument("--database", required=True, help="postgresql://... (created if missing)")
     parser.add_argument("--data-dir", default="var", help="where the encryption key lives")
@@ -309,8 +354,11 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
     workers = [
-        context.Process(target=work, args=(args.database, args.data_dir, owned, args.batch,
-                                           args.resume, reports), name=f"scale-{k}")
+        context.Process(
+            target=work,
+            args=(args.database, args.data_dir, owned, args.batch, args.resume, reports),
+            name=f"scale-{k}",
+        )
         for k, owned in enumerate(assign(sizes, args.processes))
     ]
     for worker in workers:
@@ -350,19 +398,27 @@ def _follow(workers: list[Any], reports: Any, sizes: dict[str, int]) -> None:
             rate = (events - shown_events) / (now - last_shown)
             new = systems - (at_start or 0)
             eta = (total - systems) / (new / (now - started)) if new else float("nan")
-            print(f"{now - started:7.0f} s  {systems:>9,}/{total:,} systems  {events:>11,} events"
-                  f"  {rate:8,.0f} events/s now, {events / (now - started):8,.0f} overall"
-                  f"  eta {eta / 60:6.1f} min", file=sys.stderr, flush=True)
+            print(
+                f"{now - started:7.0f} s  {systems:>9,}/{total:,} systems  {events:>11,} events"
+                f"  {rate:8,.0f} events/s now, {events / (now - started):8,.0f} overall"
+                f"  eta {eta / 60:6.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
             last_shown, shown_events = now, events
     seconds = time.perf_counter() - started
     new = sum(done.values()) - (at_start or 0)
-    print(f"done: {sum(done.values()):,} systems ({new:,} this run) in {seconds:,.0f} s;"
-          f" {events:,} events this run, {events / max(new, 1):.2f} per system;"
-          f" {events / seconds:,.0f} events/s, {new / seconds:,.0f} systems/s;"
-          f" filing numbers issued {sum(issued.values()):,}")
+    print(
+        f"done: {sum(done.values()):,} systems ({new:,} this run) in {seconds:,.0f} s;"
+        f" {events:,} events this run, {events / max(new, 1):.2f} per system;"
+        f" {events / seconds:,.0f} events/s, {new / seconds:,.0f} systems/s;"
+        f" filing numbers issued {sum(issued.values()):,}"
+    )
     for division in sorted(done):
-        print(f"  {division} {DIVISIONS[division][0]}: {done[division]:,} systems,"
-              f" {issued[division]:,} filed")
+        print(
+            f"  {division} {DIVISIONS[division][0]}: {done[division]:,} systems,"
+            f" {issued[division]:,} filed"
+        )
 
 
 if __name__ == "__main__":

@@ -96,13 +96,22 @@ def unit_plan(division: str, k: int) -> UnitPlan:
     short = short.replace("有限公司", "").replace("人民政府", "").replace("办事处", "")
     body = f"{kind.uscc_prefix}{division}{k:09d}"
     uscc = body + uscc_check_char(body)
-    phone = (f"023-6{rng.randrange(10**6, 10**7):07d}" if rng.random() < 0.5
-             else f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}")
+    phone = (
+        f"023-6{rng.randrange(10**6, 10**7):07d}"
+        if rng.random() < 0.5
+        else f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}"
+    )
     fields = {
-        "uscc": uscc, "name": name, "unit_type": kind.unit_type,
-        "address": f"重庆市{district}{street}{rng.randrange(1, 300)}号", "division_code": division,
-        "legal_representative": _person(rng), "contact_name": _person(rng),
-        "contact_phone": phone, "authorization_letter_id": None, "business_licence_id": None,
+        "uscc": uscc,
+        "name": name,
+        "unit_type": kind.unit_type,
+        "address": f"重庆市{district}{street}{rng.randrange(1, 300)}号",
+        "division_code": division,
+        "legal_representative": _person(rng),
+        "contact_name": _person(rng),
+        "contact_phone": phone,
+        "authorization_letter_id": None,
+        "business_licence_id": None,
     }
     return UnitPlan(uscc, kind, short, place, street, fields)
 
@@ -139,10 +148,18 @@ class Act:
         return _change(reason, {}, added, removed)
 
 
-def _change(reason: str, changes: dict[str, Any], added: list[dict[str, Any]] | None = None,
-            removed: list[str] | None = None) -> dict[str, Any]:
-    return {"reason": reason, "changes": changes, "devices_added": added or [],
-            "devices_removed": removed or []}
+def _change(
+    reason: str,
+    changes: dict[str, Any],
+    added: list[dict[str, Any]] | None = None,
+    removed: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "reason": reason,
+        "changes": changes,
+        "devices_added": added or [],
+        "devices_removed": removed or [],
+    }
 
 
 @dataclass
@@ -169,17 +186,25 @@ def devices(rng: random.Random, system: dict[str, Any], count: int) -> list[dict
         spot, indoor = rng.choice(SPOTS)
         device_id = None
         if rng.random() < 0.75:
-            device_id = (f"{division}00{rng.choice(('00', '01', '05'))}{rng.choice(('131', '132'))}"
-                         f"{rng.randrange(2)}{rng.randrange(10**6):06d}")
-        rows.append({
-            "device_id": device_id, "name": f"{spot}{number}号摄像机",
-            "address": f"{system['address']}{spot}", "longitude": system["longitude"],
-            "latitude": system["latitude"],
-            "device_type": rng.choices([t for t, _ in DEVICE_TYPES],
-                                       weights=[w for _, w in DEVICE_TYPES])[0],
-            "indoor": indoor, "face_capture": rng.random() < 0.12,
-            "storage_days": system["storage_days"],
-        })
+            device_id = (
+                f"{division}00{rng.choice(('00', '01', '05'))}{rng.choice(('131', '132'))}"
+                f"{rng.randrange(2)}{rng.randrange(10**6):06d}"
+            )
+        rows.append(
+            {
+                "device_id": device_id,
+                "name": f"{spot}{number}号摄像机",
+                "address": f"{system['address']}{spot}",
+                "longitude": system["longitude"],
+                "latitude": system["latitude"],
+                "device_type": rng.choices(
+                    [t for t, _ in DEVICE_TYPES], weights=[w for _, w in DEVICE_TYPES]
+                )[0],
+                "indoor": indoor,
+                "face_capture": rng.random() < 0.12,
+                "storage_days": system["storage_days"],
+            }
+        )
     # A repeated ID is refused; a repeat (one in a million per pair) becomes a keyed row.
     seen: set[str] = set()
     for row in rows:
@@ -190,22 +215,27 @@ def devices(rng: random.Random, system: dict[str, Any], count: int) -> list[dict
     return rows
 
 
-def _fields(rng: random.Random, division: str, n: int, unit: UnitPlan,
-            commissioned: date) -> dict[str, Any]:
+def _fields(
+    rng: random.Random, division: str, n: int, unit: UnitPlan, commissioned: date
+) -> dict[str, Any]:
     district, _share, lon, lat = DIVISIONS[division]
     category, place_type, pattern = unit.kind.systems[n % len(unit.kind.systems)]
-    name = pattern.format(unit_short=unit.short, n=n % 97 + 1, place=unit.place,
-                          street=unit.street)
+    name = pattern.format(unit_short=unit.short, n=n % 97 + 1, place=unit.place, street=unit.street)
     return {
-        "unit_uscc": unit.uscc, "name": name, "place_category": category,
+        "unit_uscc": unit.uscc,
+        "name": name,
+        "place_category": category,
         "place_type": place_type,
         "address": f"重庆市{district}{unit.street}{rng.randrange(1, 400)}号",
-        "division_code": division, "longitude": round(lon + (rng.random() - 0.5) * 0.2, 5),
-        "latitude": round(lat + (rng.random() - 0.5) * 0.12, 5), "commissioned_on": commissioned,
+        "division_code": division,
+        "longitude": round(lon + (rng.random() - 0.5) * 0.2, 5),
+        "latitude": round(lat + (rng.random() - 0.5) * 0.12, 5),
+        "commissioned_on": commissioned,
         "storage_days": rng.choice((30, 30, 60, 90, 90, 180)),
         "collection_area": f"{name.removesuffix('视频监控系统')}出入口、公共区域及周边",
-        "outsourced_to": (f"重庆{rng.choice(PLACES)}安防科技有限公司"
-                          if rng.random() < 0.3 else None),
+        "outsourced_to": (
+            f"重庆{rng.choice(PLACES)}安防科技有限公司" if rng.random() < 0.3 else None
+        ),
     }
 
 
@@ -215,8 +245,11 @@ def story(division: str, n: int, unit: UnitPlan, rules: Rules) -> Story:
     legacy = rng.random() < 0.15
     # Most systems went into use early, leaving their story room before END.
     span = (date(2026, 10, 15) - START).days
-    commissioned = (_day(rng, date(2022, 1, 1), START - timedelta(days=1)) if legacy
-                    else START + timedelta(days=int(rng.triangular(0, span, span * 0.2))))
+    commissioned = (
+        _day(rng, date(2022, 1, 1), START - timedelta(days=1))
+        if legacy
+        else START + timedelta(days=int(rng.triangular(0, span, span * 0.2)))
+    )
     role, late = rng.random(), rng.random() < 0.10
     if role < 0.012 and rng.random() < 0.33:  # due soon: put into use about three weeks ago
         commissioned = END - timedelta(days=rng.randint(18, 24))
@@ -260,8 +293,11 @@ def _after_filing(rng: random.Random, filed: date, rules: Rules) -> list[Act]:
     def change(after: date, kind: str) -> None:
         effective = after + timedelta(days=rng.randint(10, 90))
         due = change_deadline(effective, rules).due_on
-        on = (_day(rng, due + timedelta(days=2), due + timedelta(days=90))
-              if rng.random() < 0.2 else _day(rng, effective, due))
+        on = (
+            _day(rng, due + timedelta(days=2), due + timedelta(days=90))
+            if rng.random() < 0.2
+            else _day(rng, effective, due)
+        )
         add(Act("change", effective, on, kind=kind, seed=rng.getrandbits(32)))
 
     def inspect(on: date, result: str) -> bool:
@@ -302,5 +338,12 @@ def _order(rng: random.Random, outcome: int, last: date, add: Any, inspect: Any)
     if outcome == 1:
         inspect(answered, "consistent")
     else:
-        add(Act("change", answered - timedelta(days=1), answered, kind="correction",
-                seed=rng.getrandbits(32)))
+        add(
+            Act(
+                "change",
+                answered - timedelta(days=1),
+                answered,
+                kind="correction",
+                seed=rng.getrandbits(32),
+            )
+        )

@@ -27,8 +27,11 @@ from projections.rebuild import rebuild
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--embedded", action="store_true",
-                        help="a private embedded PostgreSQL instead of LEDGER_BENCH_SERVER_URL")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="a private embedded PostgreSQL instead of LEDGER_BENCH_SERVER_URL",
+    )
     args = parser.parse_args()
     with scratch_database(embedded=args.embedded) as url, tempfile.TemporaryDirectory() as data:
         runtime = open_runtime(Settings(database_url=url, data_dir=Path(data)), projections=False)
@@ -38,8 +41,13 @@ def main() -> None:
             head = build_log(runtime.ledger, systems=args.events * 2 // 5 + 50, batch=50)
             print(f"log of {head:,} events built in {time.perf_counter() - started:.1f} s")
             events, select = plain_select_rate(url)
-            linked = rebuild(app=runtime.ledger, registry=runtime.registry, kind=ChainView,
-                             open_view=runtime.open_view, rules_toml=None)
+            linked = rebuild(
+                app=runtime.ledger,
+                registry=runtime.registry,
+                kind=ChainView,
+                open_view=runtime.open_view,
+                rules_toml=None,
+            )
             result = verify(runtime)
         finally:
             runtime.close()

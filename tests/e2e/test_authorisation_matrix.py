@@ -274,13 +274,15 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/v1/units/{uscc}/verification"): Case(
         _verify,  # a fresh pending unit, registered by a person: no unit account sees it
-        lambda role, obj: 404 if role in UNIT_SIDE or obj not in SEES[role]
-        else 200 if role in OFFICERS else 403,
+        lambda role, obj: (
+            404 if role in UNIT_SIDE or obj not in SEES[role] else 200 if role in OFFICERS else 403
+        ),
     ),
     ("POST", "/v1/units/{uscc}/legal-person-accounts"): Case(
         _legal_person_account,
-        lambda role, obj: 201 if role in OFFICERS and obj in SEES[role]
-        else 404 if role in OFFICERS else 403,
+        lambda role, obj: (
+            201 if role in OFFICERS and obj in SEES[role] else 404 if role in OFFICERS else 403
+        ),
     ),
     ("POST", "/v1/systems/{system_id}/move"): Case(_move, officers_write(200)),
     ("GET", "/v1/units/{uscc}"): Case(
