@@ -42,8 +42,13 @@ def _ok(response: httpx.Response, status: int = 201) -> dict[str, Any]:
 def seed(api: httpx.Client, officer: str) -> District:
     uscc = make_uscc()
     # The officer opens the unit's legal-person account at the window, on its business licence.
-    licence = _ok(api.post("/v1/attachments", files={"file": ("licence.pdf", PDF,
-                  "application/pdf")}, headers=auth(officer)))["attachment_id"]
+    licence = _ok(
+        api.post(
+            "/v1/attachments",
+            files={"file": ("licence.pdf", PDF, "application/pdf")},
+            headers=auth(officer),
+        )
+    )["attachment_id"]
     account = _ok(
         api.post(
             f"/v1/units/{uscc}/legal-person-accounts",

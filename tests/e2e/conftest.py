@@ -35,7 +35,10 @@ def police_token(runtime: Runtime, role: Role, division: str | None, name: str =
     """What `psvs-ledger accounts create` does: a police-side account and its token."""
     token, digest = new_token()
     runtime.ledger.open_account(
-        token_sha256=digest, role=role, name=name, division_code=division,
+        token_sha256=digest,
+        role=role,
+        name=name,
+        division_code=division,
         today=date(2025, 5, 6),
     )
     return token

@@ -24,21 +24,43 @@ PERSONAL = re.compile(rf"{ID_NUMBER}|{PHONE}|{ID_BODY}")
 def test_no_personal_number_reaches_the_logs(
     client: TestClient, runtime: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    person = client.post("/v1/accounts", json={
-        "kind": "person", "name": "王五", "phone": PHONE, "id_number": ID_NUMBER,
-    })
+    person = client.post(
+        "/v1/accounts",
+        json={
+            "kind": "person",
+            "name": "王五",
+            "phone": PHONE,
+            "id_number": ID_NUMBER,
+        },
+    )
     assert person.status_code == 201
     legal = {"token": h.open_legal_person(client, USCC, phone=PHONE).token}
-    unit = client.post("/v1/units", headers=bearer(legal["token"]), json={
-        "uscc": USCC, "name": "某公司", "unit_type": "enterprise", "address": "南岸区",
-        "division_code": "500108", "legal_representative": "赵六", "contact_name": "王五",
-        "contact_phone": PHONE, "acknowledged_instructions": True,
-    })
+    unit = client.post(
+        "/v1/units",
+        headers=bearer(legal["token"]),
+        json={
+            "uscc": USCC,
+            "name": "某公司",
+            "unit_type": "enterprise",
+            "address": "南岸区",
+            "division_code": "500108",
+            "legal_representative": "赵六",
+            "contact_name": "王五",
+            "contact_phone": PHONE,
+            "acknowledged_instructions": True,
+        },
+    )
     assert unit.status_code == 201
     # A bad request that carries the numbers in odd places must not echo them into logs.
-    bad = client.post("/v1/accounts", json={
-        "kind": "person", "name": ID_NUMBER, "phone": "12" + PHONE, "id_number": ID_NUMBER + "1",
-    })
+    bad = client.post(
+        "/v1/accounts",
+        json={
+            "kind": "person",
+            "name": ID_NUMBER,
+            "phone": "12" + PHONE,
+            "id_number": ID_NUMBER + "1",
+        },
+    )
     assert bad.status_code == 422
 
     logs = capsys.readouterr().err
@@ -50,11 +72,21 @@ def test_an_auditor_sees_a_units_phone_masked_and_an_officer_in_full(
     client: TestClient, runtime: Runtime
 ) -> None:
     legal = {"token": h.open_legal_person(client, USCC, phone=PHONE).token}
-    client.post("/v1/units", headers=bearer(legal["token"]), json={
-        "uscc": USCC, "name": "某公司", "unit_type": "enterprise", "address": "南岸区",
-        "division_code": "500108", "legal_representative": "赵六", "contact_name": "王五",
-        "contact_phone": PHONE, "acknowledged_instructions": True,
-    })
+    client.post(
+        "/v1/units",
+        headers=bearer(legal["token"]),
+        json={
+            "uscc": USCC,
+            "name": "某公司",
+            "unit_type": "enterprise",
+            "address": "南岸区",
+            "division_code": "500108",
+            "legal_representative": "赵六",
+            "contact_name": "王五",
+            "contact_phone": PHONE,
+            "acknowledged_instructions": True,
+        },
+    )
     auditor = police_token(runtime, Role.AUDITOR, "5001")
     officer = police_token(runtime, Role.OFFICER, "500108")
 

@@ -98,7 +98,8 @@ def test_a_history_hash_can_be_recomputed_by_hand_from_the_stored_event(
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT notification_id, originator_id, originator_version, topic, state"
-            " FROM ledger_events WHERE topic LIKE %s", ("%VideoSystem.Filed",),
+            " FROM ledger_events WHERE topic LIKE %s",
+            ("%VideoSystem.Filed",),
         ).fetchone()
     assert row is not None
     position, originator_id, version, topic, state = row

@@ -164,9 +164,13 @@ def unit_client(deployment: Any) -> tuple[str, str]:
     """A legal-person account (opened by an operator: `accounts create --role legal_person`)
     with its unit registered: (token, uscc)."""
     uscc = h.make_uscc()
-    token = deployment.cli(
-        "accounts", "create", "--role", "legal_person", "--uscc", uscc, "--name", "某公司"
-    ).strip().splitlines()[-1]
+    token = (
+        deployment.cli(
+            "accounts", "create", "--role", "legal_person", "--uscc", uscc, "--name", "某公司"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     with httpx.Client(base_url=deployment.url, timeout=30) as client:
         unit = client.post("/v1/units", json=h.unit_body(uscc), headers=h.auth(token))
         assert unit.status_code == 201, unit.text

@@ -135,8 +135,12 @@ def _token() -> str:
 
 def legal_person(app: Ledger, uscc: str) -> Account:
     return app.open_account(
-        token_sha256=_token(), role=Role.LEGAL_PERSON, name="法人", uscc=uscc,
-        bound_by="operator", today=TODAY,
+        token_sha256=_token(),
+        role=Role.LEGAL_PERSON,
+        name="法人",
+        uscc=uscc,
+        bound_by="operator",
+        today=TODAY,
     )
 
 

@@ -85,8 +85,9 @@ _json_values = st.recursive(
     | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -104,8 +105,19 @@ def test_the_fast_canonical_form_is_byte_for_byte_rfc8785(value: Any) -> None:
 
 
 def test_awkward_numbers_and_characters_match_rfc8785() -> None:
-    for literal in ("5.0", "-0.0", "1e-7", "0.0001", "1e21", "9007199254740993.0", "1.5e300",
-                    '"\\ud83d\\ude00"', '"😀"', '{"\\ue000":1,"😀":2}', '"\\u001f\\u007f"'):
+    for literal in (
+        "5.0",
+        "-0.0",
+        "1e-7",
+        "0.0001",
+        "1e21",
+        "9007199254740993.0",
+        "1.5e300",
+        '"\\ud83d\\ude00"',
+        '"😀"',
+        '{"\\ue000":1,"😀":2}',
+        '"\\u001f\\u007f"',
+    ):
         expected = rfc8785.dumps({"state": json.loads(literal)})
         assert dumps_with({}, key="state", json_bytes=literal.encode()) == expected, literal
 
@@ -116,10 +128,15 @@ def test_a_checkpoint_signature_holds_only_for_what_was_signed() -> None:
     signed = {"position": 1000, "events": 990, "head_hash": "a" * 64, "key_id": signer.key_id}
     assert signature_holds(signer.public_key, **signed, signature=signature)
     assert signer.key_id == key_id_of(signer.public_key)
-    for change in ({"position": 1001}, {"events": 991}, {"head_hash": "b" * 64},
-                   {"key_id": "0" * 16}):
-        assert not signature_holds(signer.public_key, **{**signed, **change},
-                                   signature=signature), change
+    for change in (
+        {"position": 1001},
+        {"events": 991},
+        {"head_hash": "b" * 64},
+        {"key_id": "0" * 16},
+    ):
+        assert not signature_holds(
+            signer.public_key, **{**signed, **change}, signature=signature
+        ), change
     other = Signer(Ed25519PrivateKey.generate())
     assert not signature_holds(other.public_key, **signed, signature=signature)
     assert not signature_holds(signer.public_key, **signed, signature="not base64!")
