@@ -12,21 +12,24 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from api import cursors, logs, problems, web
-from api import metrics as ledger_metrics
-from api.auth import Authenticator
-from api.deps import today
-from api.limits import LimitsMiddleware
-from api.problem_docs import document_problems
-from api.problems import Problem
+from api import web
+from api.core import logs
+from api.core import metrics as ledger_metrics
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
+from api.http import problems
+from api.http.deps import today
+from api.http.problem_docs import document_problems
+from api.http.problems import Problem
+from api.identity.throttle import Throttle
+from api.identity.tokens import Authenticator
+from api.middleware.limits import LimitsMiddleware
+from api.queries import cursors
 from api.routes import accounts, audit, bench, feed, overdue, police, systems
 from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
 from api.routes import oidc as oidc_routes
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
-from api.sheet_uploads import sheet_errors
-from api.throttle import Throttle
+from api.sheets.uploads import sheet_errors
 from api.web.sessions import SessionStore
 from ledger import codes
 from ledger.accounts import Account
@@ -36,8 +39,9 @@ from ledger.values import FieldError, Role
 
 READY_MAX_LAG = 1000
 # Swagger UI's and ReDoc's files, served by the app itself (fastapi-offline bundles them): the
-# pages work on a network with no way out. Under /docs, so the production gate (api/limits.py)
-# and the database breaker's exemption (api/breaker.py) cover them as they cover the pages.
+# pages work on a network with no way out. Under /docs, so the production gate
+# (api/middleware/limits.py) and the database breaker's exemption (api/middleware/breaker.py) cover
+# them as they cover the pages.
 DOCS_ASSETS = "/docs/assets"
 
 REQUESTS = Counter("ledger_http_requests_total", "HTTP requests", ["method", "route", "status"])

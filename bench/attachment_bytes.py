@@ -27,13 +27,13 @@ from typing import Any
 
 import psycopg
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from bench.logs import _devices, scratch_database
 from ledger import codes
 from ledger.access import actor_of
-from ledger.application import Ledger
 from ledger.attachments import Attachment
+from ledger.services.application import Ledger
 from ledger.values import Role
 
 TODAY = date(2025, 5, 6)

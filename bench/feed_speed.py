@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from bench.http_load import Server
 from bench.logs import build_log, plain_select_rate, scratch_database
 from bench.report import Figure, write

@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from api.sheet_files import SheetInvalid
-from api.sheet_worker import SheetWorkers
+from api.sheets.files import SheetInvalid
+from api.sheets.worker import SheetWorkers
 from bench import http_load
 from bench.logs import scratch_database
 from bench.run import _units

@@ -72,7 +72,7 @@ class Server:
             "LEDGER_UPLOADS_PER_DAY": "0",
             "LEDGER_ACCOUNTS_PER_ADDRESS_PER_DAY": "0",
         }
-        args = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
+        args = [sys.executable, "-m", "api.cli.main", "serve", "--port", str(self.port)]
         if workers > 1:
             args += ["--workers", str(workers)]
         self.process = subprocess.Popen(
@@ -121,7 +121,7 @@ class Server:
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "api.cli.main", *args],
             env=self.env,
             capture_output=True,
             text=True,

@@ -22,8 +22,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from bench.logs import build_log
 from bench.report import Figure, write
 from projections.catalog import VIEWS
@@ -56,7 +56,7 @@ def _timed(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Runs `psvs-ledger args`; returns seconds, peak RSS in bytes, and its output."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.cli.main", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -20,8 +20,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ledger.application import Ledger
 from ledger.sequence import FilingSequence
+from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import Actor, Channel, Role
 
@@ -55,7 +55,7 @@ def scratch_database(prefix: str = "psvs_bench", *, embedded: bool = False) -> I
 
 
 def _embedded() -> Iterator[str]:
-    from api.embedded import start_embedded_postgres, stop_embedded_postgres
+    from api.core.embedded import start_embedded_postgres, stop_embedded_postgres
 
     base = Path(tempfile.mkdtemp(prefix="psvs-bench-pg-"))
     try:

@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from bench import http_load
 from bench.logs import build_log, scratch_database
 from bench.report import Figure, write

@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from bench.log_phase import raw_read_and_copy
 from bench.logs import build_log, plain_select_rate, scratch_database
 from bench.report import Figure, write

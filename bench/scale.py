@@ -38,15 +38,15 @@ from eventsourcing.application import AggregateNotFoundError
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from bench.scale_story import DIVISIONS, Story, UnitPlan, story, system_id, unit_indexes, unit_plan
 from ledger import codes
 from ledger.access import actor_of
 from ledger.accounts import Account, Credential
-from ledger.application import Ledger
 from ledger.ids import filing_sequence_id
 from ledger.sequence import FilingSequence
+from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.units import Unit
 from ledger.values import Actor, Channel, Role

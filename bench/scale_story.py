@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
-from api.demo_data import DEVICE_TYPES, GIVEN, KINDS, PLACES, SPOTS, STREETS, SURNAMES, Kind
+from api.demo.data import DEVICE_TYPES, GIVEN, KINDS, PLACES, SPOTS, STREETS, SURNAMES, Kind
 from ledger.codes import uscc_check_char
 from ledger.rules import Rules, change_deadline, registration_deadline
 

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from api.runtime import open_runtime
-from api.settings import Settings
-from api.verification import verify
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
+from api.queries.verification import verify
 from bench.logs import build_log, plain_select_rate, scratch_database
 from projections.chain import ChainView
 from projections.rebuild import rebuild

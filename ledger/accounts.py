@@ -56,7 +56,7 @@ class Account(Aggregate):
     ) -> None:
         self.role = Role(role)
         self.name = name
-        # Sealed (ledger/crypto.py): the ledger never stores a personal number in clear.
+        # Sealed (ledger/storage/crypto.py): the ledger never stores a personal number in clear.
         self.phone = phone
         self.id_number = id_number
         # A legal-person account's own unit, only when that binding was checked and recorded.

@@ -2,9 +2,9 @@
 
 At most 100 KB each (platform rule). Since version 2 of `Attachment.Uploaded` the log keeps
 only the upload's SHA-256, size, media type, file name and who uploaded it; the bytes live in a
-content-addressed blob store (`ledger.blobs`), where an upload nothing references is collected
-after the retention. Version 1 events carried the bytes inline: they still read (the upcast
-keeps their `content`), and their bytes, part of the hashed log, are never collected.
+content-addressed blob store (`ledger.storage.blobs`), where an upload nothing references is
+collected after the retention. Version 1 events carried the bytes inline: they still read (the
+upcast keeps their `content`), and their bytes, part of the hashed log, are never collected.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from datetime import date
 
 from stdnum import numdb
 
-from ledger.crypto import is_sealed, sealed_hint
+from ledger.storage.crypto import is_sealed, sealed_hint
 
 # GB 32100: the 31 characters of the code (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -24,8 +24,8 @@ class Verification(StrEnum):
     REJECTED = "rejected"
 
 
-# The persons a unit's registration names, each with its own data key (ledger/crypto.py), and
-# the fields of theirs that are sealed under it: erasing one destroys that key.
+# The persons a unit's registration names, each with its own data key (ledger/storage/crypto.py),
+# and the fields of theirs that are sealed under it: erasing one destroys that key.
 CONTACT = "contact"
 LEGAL_REPRESENTATIVE = "legal_representative"
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {

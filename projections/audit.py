@@ -26,8 +26,8 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.accounts import Account
 from ledger.attachments import Attachment
-from ledger.crypto import ERASED
 from ledger.ids import event_id
+from ledger.storage.crypto import ERASED
 from ledger.systems import VideoSystem
 from ledger.units import PERSONAL_FIELDS, Unit
 from projections.base import Batch, ViewRecorder, copy_rows, event_class

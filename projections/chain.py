@@ -57,7 +57,7 @@ class ChainView(ViewRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Set by the composition root (api/runtime.py), never read from settings here.
+        # Set by the composition root (api/core/runtime.py), never read from settings here.
         self.signer: Signer | None = None
         self.checkpoint_every = CHECKPOINT_EVERY
 

@@ -11,7 +11,7 @@ feed"). `describe` renders one event given the system's filed fields before it, 
 
 Everything returned is JSON-ready, and every ID-card and phone number in it is masked: the
 personal fields by name, any number of that shape inside free text by pattern. A sealed
-personal field (ledger/crypto.py) is opened with the cipher the process installed
+personal field (ledger/storage/crypto.py) is opened with the cipher the process installed
 (`use_cipher`) and masked from its clear value; one that no longer opens (its person erased)
 shows `ERASED`. Sealed names (a unit's contact and legal representative) show their first
 character only, so no view ever holds a name or number that an erasure must come back for.
@@ -29,10 +29,10 @@ from uuid import UUID
 from ledger import codes
 from ledger.accounts import Account, Credential
 from ledger.attachments import Attachment
-from ledger.crypto import ERASED, FieldCipher, is_sealed, sealed_hint
 from ledger.idempotency import IdempotencyRecord
 from ledger.ids import event_id
 from ledger.sequence import FilingSequence
+from ledger.storage.crypto import ERASED, FieldCipher, is_sealed, sealed_hint
 from ledger.systems import VideoSystem
 from ledger.units import Unit
 
@@ -103,7 +103,7 @@ _cipher: FieldCipher | None = None
 
 
 def use_cipher(cipher: FieldCipher | None) -> FieldCipher | None:
-    """Installs the cipher this process opens sealed fields with (api/runtime.py installs
+    """Installs the cipher this process opens sealed fields with (api/core/runtime.py installs
     the ledger's, for its views and responses alike); returns the one it replaces."""
     global _cipher
     previous, _cipher = _cipher, cipher

@@ -20,9 +20,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from api.runtime import eventsourcing_env
-from api.settings import Settings
-from ledger.application import Ledger
+from api.core.runtime import eventsourcing_env
+from api.core.settings import Settings
+from ledger.services.application import Ledger
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def server_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    from api.embedded import start_embedded_postgres, stop_embedded_postgres
+    from api.core.embedded import start_embedded_postgres, stop_embedded_postgres
 
     # Outside pytest's tmp_path: the server runs as another user when tests run as root.
     base = Path(tempfile.mkdtemp(prefix="psvs-tests-"))

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 
-from api.sheet_template import device_sheet_template
+from api.sheets.template import device_sheet_template
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SHEET_PART = "xl/worksheets/sheet1.xml"

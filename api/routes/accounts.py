@@ -8,14 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from api.auth import new_token
-from api.deps import Caller, IdempotencyKey, RuntimeDep, Today, request_key
-from api.limits import upload_quota
-from api.logs import security_event
-from api.problems import Problem
-from api.render import unit_public
-from api.runtime import Runtime
-from api.schemas import (
+from api.core.logs import security_event
+from api.core.runtime import Runtime
+from api.http.deps import Caller, IdempotencyKey, RuntimeDep, Today, request_key
+from api.http.problems import Problem
+from api.identity.tokens import new_token
+from api.middleware.limits import upload_quota
+from api.queries.render import unit_public
+from api.schemas.contract import (
     AccountCreate,
     AccountCreated,
     AccountMe,

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api import cursors
-from api.audit_schemas import AuditPage
-from api.deps import Caller, QueryInstant, RuntimeDep
-from api.problems import Problem
+from api.http.deps import Caller, QueryInstant, RuntimeDep
+from api.http.problems import Problem
+from api.queries import cursors
 from api.routes.accounts import PROBLEMS
+from api.schemas.audit import AuditPage
 from ledger.access import reach_of
 from ledger.values import FieldError
 from projections.audit_reads import AuditFilters, read_audit

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Response
 
-from api.deps import Caller, RuntimeDep
+from api.http.deps import Caller, RuntimeDep
 
 router = APIRouter(prefix="/bench", include_in_schema=False)
 

@@ -12,9 +12,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.concurrency import Slots, slots_of
-from api.deps import Caller, QueryDate, RuntimeDep, Today
-from api.exports import (
+from api.core.logs import security_event
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.http.deps import Caller, QueryDate, RuntimeDep, Today
+from api.http.problems import Problem
+from api.middleware.concurrency import Slots, slots_of
+from api.queries.render import system_public
+from api.routes.accounts import PROBLEMS
+from api.routes.overdue import Kind
+from api.sheets.devices import device_sheet_template
+from api.sheets.exports import (
     MEDIA_TYPES,
     OVERDUE_COLUMNS,
     SYSTEM_COLUMNS,
@@ -22,15 +30,7 @@ from api.exports import (
     overdue_rows,
     system_rows,
 )
-from api.logs import security_event
-from api.problems import Problem
-from api.render import system_public
-from api.routes.accounts import PROBLEMS
-from api.routes.overdue import Kind
-from api.runtime import Runtime
-from api.settings import Settings
-from api.sheet_template import SHEET_TITLE
-from api.sheets import device_sheet_template
+from api.sheets.template import SHEET_TITLE
 from ledger.access import Reach, reach_of, reads_police_lists
 from ledger.rules import Rules
 from projections.overdue import overdue_items

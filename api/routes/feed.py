@@ -25,13 +25,13 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from api.concurrency import Slots, slots_of
-from api.deps import Caller, RuntimeDep
-from api.feed_hub import FeedHub, PollingSource, PositionSource, RunnerSource
-from api.problems import Problem
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.http.deps import Caller, RuntimeDep
+from api.http.problems import Problem
+from api.middleware.concurrency import Slots, slots_of
+from api.queries.feed_hub import FeedHub, PollingSource, PositionSource, RunnerSource
 from api.routes.accounts import PROBLEMS
-from api.runtime import Runtime
-from api.settings import Settings
 from ledger.access import Reach, reach_of
 from projections.feed_reads import read_feed
 

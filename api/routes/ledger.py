@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.concurrency import Slots, slots_of
-from api.deps import Caller, RuntimeDep
-from api.logs import security_event
-from api.settings import Settings
-from api.verification import public_report, signer_of, verify
+from api.core.logs import security_event
+from api.core.settings import Settings
+from api.http.deps import Caller, RuntimeDep
+from api.middleware.concurrency import Slots, slots_of
+from api.queries.verification import public_report, signer_of, verify
 from ledger.access import may_verify_ledger
 from ledger.errors import Forbidden, NotFound
 

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
-from api.auth import new_token
-from api.deps import RuntimeDep, Today
-from api.logs import log
-from api.oidc import MAX_TOKEN_CHARS, OidcVerifier
-from api.problems import Problem
-from api.schemas import AccountCreated, Strict, examples
-from api.settings import Settings
+from api.core.logs import log
+from api.core.settings import Settings
+from api.http.deps import RuntimeDep, Today
+from api.http.problems import Problem
+from api.identity.oidc import MAX_TOKEN_CHARS, OidcVerifier
+from api.identity.tokens import new_token
+from api.schemas.contract import AccountCreated, Strict, examples
 
 router = APIRouter(prefix="/v1")
 PROBLEMS: dict[int | str, dict[str, Any]] = {

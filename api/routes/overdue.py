@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from api import cursors
-from api.deps import Caller, QueryDate, RuntimeDep, Today
-from api.problems import Problem
+from api.http.deps import Caller, QueryDate, RuntimeDep, Today
+from api.http.problems import Problem
+from api.queries import cursors
 from api.routes.accounts import PROBLEMS
 from ledger.access import reach_of, reads_police_lists
 from projections.overdue import overdue_items

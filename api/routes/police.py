@@ -14,7 +14,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import (
+from api.core.logs import security_event
+from api.http.deps import (
     Caller,
     IdempotencyKey,
     IfMatch,
@@ -24,11 +25,10 @@ from api.deps import (
     request_key,
     today,
 )
-from api.logs import security_event
-from api.problems import Problem
+from api.http.problems import Problem
 from api.routes.accounts import PROBLEMS
 from api.routes.systems import system_response
-from api.schemas import (
+from api.schemas.contract import (
     CorrectionOrderCreate,
     DiscoveryCreate,
     InspectionCreate,
@@ -130,7 +130,7 @@ def record_inspection(
     return system_response(rt, outcome.aggregate, today, status=201, location=True)
 
 
-# --- the domain's checks on a body that also failed its schema (see api.problems.install) ----
+# --- the domain's checks on a body that also failed its schema (see api.http.problems.install) ----
 def _date(value: Any) -> date | None:
     try:
         return date.fromisoformat(value) if isinstance(value, str) else None

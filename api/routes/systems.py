@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api import cursors
-from api.deps import (
+from api.core.runtime import Runtime
+from api.http.deps import (
     Caller,
     IdempotencyKey,
     IfMatch,
@@ -20,11 +20,11 @@ from api.deps import (
     expected_version,
     request_key,
 )
-from api.problems import Problem
-from api.render import change_duties_of, history, system_public
+from api.http.problems import Problem
+from api.queries import cursors
+from api.queries.render import change_duties_of, history, system_public
 from api.routes.accounts import PROBLEMS
-from api.runtime import Runtime
-from api.schemas import (
+from api.schemas.contract import (
     CancelRequest,
     ChangeRequest,
     HistoryPage,
@@ -32,7 +32,7 @@ from api.schemas import (
     SystemPage,
     SystemPublic,
 )
-from api.sheet_uploads import devices_from_sheet
+from api.sheets.uploads import devices_from_sheet
 from ledger.access import reach_of
 from ledger.systems import VideoSystem
 from projections.chain import chain_hashes

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.settings import Settings
+from api.core.settings import Settings
 from api.web import dashboard, filing, login, police_forms, systems
 from api.web.site import STATIC_DIR
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import today
-from api.exports import MEDIA_TYPES, OVERDUE_COLUMNS, Columns, export_table, overdue_rows
-from api.logs import security_event
+from api.core.logs import security_event
+from api.http.deps import today
+from api.sheets.exports import MEDIA_TYPES, OVERDUE_COLUMNS, Columns, export_table, overdue_rows
 from api.web import reads
 from api.web.labels import OVERDUE_KINDS
 from api.web.site import Officer, PageRoute, is_htmx, render, runtime_of
@@ -69,7 +69,7 @@ def overdue_list(
 def export_response(
     rows: list[dict[str, Any]], columns: Columns, fmt: Format, stem: str
 ) -> Response:
-    """The rows as an xlsx or CSV download, through api/exports.py (formula-safe)."""
+    """The rows as an xlsx or CSV download, through api/sheets/exports.py (formula-safe)."""
     return Response(
         export_table(rows, columns, fmt),
         media_type=MEDIA_TYPES[fmt],

@@ -1,5 +1,5 @@
 """How the officer pages answer errors: the one place that maps them, as the API's
-api/problems.py does for JSON.
+api/http/problems.py does for JSON.
 
 - A page route raises; `PageRoute` turns the exception into a page (or a redirect to the login).
 - A form collects every problem as `FormErrors`, keyed by the name of the form field it belongs
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.problems import Problem
+from api.http.problems import Problem
 from api.web.messages import ledger_message, pydantic_message
 from ledger.errors import Conflict, Forbidden, LedgerError, NotFound, ValidationFailed
 from ledger.values import FieldError

@@ -1,11 +1,11 @@
 """The offline filing form: an officer keys in a paper filing (channel offline).
 
 The form carries the system's fields, the scan of the paper form (it becomes `paper_form_id`)
-and the unit's device sheet (parsed by api/sheets.py; it becomes `device_sheet_id`). Everything
-is checked before anything is written: the fields as the API checks a filing's body, every cell
-of the sheet, and the files' sizes and kinds. Only when all of it is good are the two files
-stored and the filing made, through the same ledger command as POST /v1/systems. Every error is
-shown next to its field; the sheet's bad cells are listed as row, column and reason.
+and the unit's device sheet (parsed by api/sheets/devices.py; it becomes `device_sheet_id`).
+Everything is checked before anything is written: the fields as the API checks a filing's body,
+every cell of the sheet, and the files' sizes and kinds. Only when all of it is good are the two
+files stored and the filing made, through the same ledger command as POST /v1/systems. Every error
+is shown next to its field; the sheet's bad cells are listed as row, column and reason.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from api.deps import today
-from api.schemas import SystemFields
-from api.sheet_files import chinese_reason
-from api.sheets import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
+from api.http.deps import today
+from api.schemas.contract import SystemFields
+from api.sheets.devices import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
+from api.sheets.files import chinese_reason
 from api.web.errors import FormErrors, PageError
 from api.web.messages import ledger_message
 from api.web.site import Officer, PageRoute, checked_form, render, runtime_of
@@ -190,7 +190,7 @@ async def file_offline(request: Request, account: Officer) -> Response:
         errors.add("acknowledged_instructions", "请确认单位已阅读《备案填报须知》")
     paper = await _file(form, "paper_form", errors)
     sheet = await _file(form, "device_sheet", errors)
-    # Read in a worker process (api.sheet_worker); this thread only waits, off the event loop.
+    # Read in a worker process (api.sheets.worker); this thread only waits, off the event loop.
     devices, cells = await run_in_threadpool(_sheet_devices, sheet, rules)
     if cells:
         errors.add("device_sheet", f"设备信息表有 {len(cells)} 处错误，见下表；未作任何备案")

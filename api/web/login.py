@@ -1,10 +1,10 @@
 """Signing in with a police-side token (officer, auditor or admin), and signing out.
 
-A sign-in is throttled (api/throttle.py): after `LEDGER_AUTH_FAILURE_LIMIT` unknown tokens from
-one client address within `LEDGER_AUTH_FAILURE_WINDOW_SECONDS`, the login answers 429 with
+A sign-in is throttled (api/identity/throttle.py): after `LEDGER_AUTH_FAILURE_LIMIT` unknown tokens
+from one client address within `LEDGER_AUTH_FAILURE_WINDOW_SECONDS`, the login answers 429 with
 `Retry-After` before it looks at the token, right or wrong. Every outcome is a security log line
-(api/logs.py): `sign_in`, `auth_failure` (counted), `sign_in_refused` (not counted: no token, or
-a unit's valid token at the police door), `auth_throttled`, `sign_out`.
+(api/core/logs.py): `sign_in`, `auth_failure` (counted), `sign_in_refused` (not counted: no token,
+or a unit's valid token at the police door), `auth_throttled`, `sign_out`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from api.auth import client_address, token_hash
-from api.logs import security_event
-from api.throttle import Throttle
+from api.core.logs import security_event
+from api.identity.throttle import Throttle
+from api.identity.tokens import client_address, token_hash
 from api.web.errors import FormErrors
 from api.web.sessions import new_session, session_ref
 from api.web.site import (

@@ -70,7 +70,8 @@ _LEDGER: list[tuple[re.Pattern[str], str]] = [
             r"^'(.+)': cameras are forbidden in such places",
             r"“\1”：此类场所禁止安装摄像机（第八条），请民警核查",
         ),
-        # The device sheet's cells (api/sheets.py) and whole-file problems (api/sheet_files.py).
+        # The device sheet's cells (api/sheets/devices.py) and whole-file problems
+        # (api/sheets/files.py).
         (r"^is required$", "必填"),
         (r"^missing column", "缺少此列"),
         (r"^must be a number$", "应为数字"),

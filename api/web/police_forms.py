@@ -17,9 +17,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from api.deps import today
-from api.logs import security_event
-from api.schemas import CorrectionOrderCreate, InspectionCreate
+from api.core.logs import security_event
+from api.http.deps import today
+from api.schemas.contract import CorrectionOrderCreate, InspectionCreate
 from api.web.errors import FormErrors, PageError
 from api.web.site import Officer, PageRoute, checked_form, runtime_of
 from api.web.systems import system_page

@@ -9,12 +9,12 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api import cursors
-from api.problems import Problem
-from api.render import system_public, unit_public
+from api.core.runtime import Runtime
+from api.http.problems import Problem
+from api.queries import cursors
+from api.queries.render import system_public, unit_public
 from api.routes.exports import MAX_EXPORT_ROWS, TooMany, all_overdue, all_systems
 from api.routes.systems import system_history
-from api.runtime import Runtime
 from api.web.errors import PageError
 from ledger.access import reach_of
 from ledger.accounts import Account

@@ -12,7 +12,7 @@ per session. So a copied cookie stops working when its owner signs out.
 
 The cookie is signed with `itsdangerous` under `LEDGER_SESSION_KEY`, or, when that is unset,
 under a random key generated once (mode 0600) in `<LEDGER_DATA_DIR>/session.key`, the way the
-chain's signing key is (api/keys.py), so a bare machine runs and every process of one install
+chain's signing key is (api/core/keys.py), so a bare machine runs and every process of one install
 shares the key. Every form carries the session's CSRF token in a hidden field; a POST whose field
 does not match the cookie's is refused. Before login the cookie holds only that CSRF token, so
 the login form is protected too; logging in issues a fresh one.
@@ -31,8 +31,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.secret_files import generated_secret
-from api.settings import Settings
+from api.core.secrets import generated_secret
+from api.core.settings import Settings
 
 COOKIE = "psvs_officer"
 COOKIE_PATH = "/officer"

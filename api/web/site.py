@@ -5,7 +5,7 @@
 login: it reads the session cookie, checks the session's row (api/web/sessions.py) and loads the
 account it belongs to, which must be a police-side one and not disabled; otherwise the visitor
 is sent to the login (see api/web/errors.py). It sets `request.state.account_id` and
-`request.state.role`, which the request log line reports (api/logs.py).
+`request.state.role`, which the request log line reports (api/core/logs.py).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from api.auth import client_address
-from api.deps import today
-from api.logs import security_event
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.logs import security_event
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.http.deps import today
+from api.identity.tokens import client_address
 from api.web import labels
 from api.web.errors import CsrfRejected, LoginRequired, PageError, page_route_class
 from api.web.messages import ledger_message

@@ -8,9 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from api.deps import today
-from api.exports import SYSTEM_COLUMNS, system_rows
-from api.logs import security_event
+from api.core.logs import security_event
+from api.http.deps import today
+from api.sheets.exports import SYSTEM_COLUMNS, system_rows
 from api.web import reads
 from api.web.dashboard import Format, export_response
 from api.web.errors import FormErrors

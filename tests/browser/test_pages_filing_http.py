@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from api.web.sessions import SessionKeyError, session_key
 from ledger.values import Role
 from tests.browser.district import PAPER_FORM, bad_device_sheet, device_sheet

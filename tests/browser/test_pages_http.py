@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger.values import Role
 from tests.e2e.conftest import police_token
 from tests.e2e.helpers import NANAN, auth, filed, today, unit_account

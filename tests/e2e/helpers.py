@@ -123,7 +123,7 @@ def unit_body(uscc: str, **overrides: Any) -> dict[str, Any]:
 def window_officer(client: TestClient, division_code: str) -> str:
     """The token of an officer of `division_code` in the app under test (one per app and
     district), made as `psvs-ledger accounts create --role officer` makes it."""
-    from api.auth import new_token
+    from api.identity.tokens import new_token
     from ledger.values import Role
 
     state = client.app.state  # type: ignore[attr-defined]

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.cli_attachments import add_attachment_commands
-from api.runtime import Runtime
-from api.settings import Settings
+from api.cli.attachments import add_attachment_commands
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from ledger.values import Role
 from tests.e2e.conftest import police_token
 from tests.e2e.helpers import (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token

@@ -22,9 +22,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from api.auth import new_token, token_hash
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.identity.tokens import new_token, token_hash
 from ledger.accounts import Account, Credential
 from ledger.values import Role
 from tests.e2e import helpers as h

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token
 from tests.e2e.helpers import (

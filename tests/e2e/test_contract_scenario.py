@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token
 from tests.e2e.helpers import (

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from api.exports import OVERDUE_COLUMNS, SYSTEM_COLUMNS
-from api.runtime import Runtime
+from api.core.runtime import Runtime
+from api.sheets.exports import OVERDUE_COLUMNS, SYSTEM_COLUMNS
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token
 from tests.e2e.helpers import (

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 import api.app
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from ledger.validation import device_errors, system_field_errors
 from ledger.values import PLACE_TYPES, Channel, DeviceType, Role, SystemStatus, UnitType
 from tests.e2e import helpers as h

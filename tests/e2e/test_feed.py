@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
 from ledger.values import Role
 from projections.event_items import event_type, public_id
 from tests.e2e.conftest import bearer, police_token

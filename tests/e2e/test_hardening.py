@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.app import create_app
-from api.concurrency import Slots
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.middleware.concurrency import Slots
+from api.middleware.headers import HEADERS
 from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
-from api.runtime import Runtime
-from api.security import HEADERS
-from api.settings import Settings
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token
 from tests.e2e.helpers import NANAN, assert_problem, filed, names_field, today, unit_account

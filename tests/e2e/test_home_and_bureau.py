@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 
 
 def test_root_redirects_to_the_officer_pages(client: TestClient) -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import sheet_files, sheet_worker
-from api.sheet_files import SheetInvalid
-from api.sheet_worker import SheetWorkers
+from api.sheets import files as sheet_files
+from api.sheets import worker as sheet_worker
+from api.sheets.files import SheetInvalid
+from api.sheets.worker import SheetWorkers
 from ledger.attachments import MAX_ATTACHMENT_BYTES
 from tests.e2e.helpers import assert_problem, file_system, filing_body, unit_account, upload
 from tests.sheet_corpus import Hostile, corpus

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from ledger.values import Role
 from tests.e2e import helpers as h
 from tests.e2e.conftest import bearer, police_token

@@ -15,9 +15,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from api.settings import Settings
+from api.core.settings import Settings
 
-SERVE = [sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main())"]
+SERVE = [sys.executable, "-c", "import sys; from api.cli.main import main; sys.exit(main())"]
 
 
 def _free_port() -> int:

@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 
 
 def _value(text: str, name: str, labels: str = "") -> float:

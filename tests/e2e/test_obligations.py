@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token
 from tests.e2e.helpers import NANAN, change, filed, list_systems, today, unit_account

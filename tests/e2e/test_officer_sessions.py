@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from api.web import site
 from api.web.sessions import COOKIE, session_key
 from ledger.accounts import Account

@@ -27,9 +27,9 @@ from joserfc.jwk import RSAKey
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.oidc import CACHE_SECONDS, REFETCH_SECONDS, OidcVerifier
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.identity.oidc import CACHE_SECONDS, REFETCH_SECONDS, OidcVerifier
 from tests.e2e.helpers import assert_problem, auth, names_field, unit_body
 from tests.oidc_provider.fixture import (
     ANOTHER,

@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
 from tests.e2e import helpers as h

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from psycopg import sql
 
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from ledger import codes
 from ledger.accounts import Account
 from ledger.values import Role

@@ -14,14 +14,14 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from api.cli_accounts import add_account_commands
-from api.cli_units import add_unit_commands
-from api.runtime import Runtime
-from api.settings import Settings
-from api.verification import verify
+from api.cli.accounts import add_account_commands
+from api.cli.units import add_unit_commands
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.queries.verification import verify
 from ledger import codes
 from ledger.accounts import Account
-from ledger.crypto import ERASED, Erased, FieldCipher, sealed_subject
+from ledger.storage.crypto import ERASED, Erased, FieldCipher, sealed_subject
 from ledger.units import CONTACT, LEGAL_REPRESENTATIVE, Unit, person_subject
 from ledger.values import Role
 from tests.e2e import helpers as h

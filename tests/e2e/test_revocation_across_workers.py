@@ -1,6 +1,6 @@
 """A revoked token, a disabled account, a removed agent and a rotated-out token are refused by
-every process of `psvs-ledger serve --workers 2` within a second (api/auth.py trusts a token
-it looked up in the last half second without reading the ledger again).
+every process of `psvs-ledger serve --workers 2` within a second (api/identity/tokens.py trusts a
+token it looked up in the last half second without reading the ledger again).
 
 The server runs through the fault tests' harness, on an embedded PostgreSQL of its own. Every
 request goes on a fresh connection, and the test reads which worker process accepted it from
@@ -10,7 +10,7 @@ afterwards. While each revocation is made, a thread keeps asking with the token,
 are hot at that moment; one second after the revocation returned, 40 or more requests on
 fresh connections must all be refused.
 
-The failed-sign-in throttle (api/throttle.py) counts failures per client address, and every
+The failed-sign-in throttle (api/identity/throttle.py) counts failures per client address, and every
 request here comes from 127.0.0.1: it is raised for this server so that a refused token is
 answered 401, not 429, however often it is tried.
 """
@@ -36,7 +36,7 @@ from tests.faults.harness import Deployment
 pytestmark = pytest.mark.postgres
 
 WORKERS = 2
-REFUSED_WITHIN = 1.0  # seconds, in every process (api/auth.py: CACHE_SECONDS = 0.5)
+REFUSED_WITHIN = 1.0  # seconds, in every process (api/identity/tokens.py: CACHE_SECONDS = 0.5)
 CHECKS = 40  # requests on fresh connections after the second
 WARM = 20  # accepted requests before the revocation, from both workers
 WARM_SECONDS = 20.0

@@ -13,9 +13,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from psycopg.sql import SQL
 
-from api.runtime import Runtime
-from api.settings import Settings
-from api.snapshot import snapshot_to
+from api.cli.snapshot import snapshot_to
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from ledger.values import Role
 from projections.status import StatusView
 from tests.e2e.conftest import bearer, police_token
@@ -94,7 +94,7 @@ def _export(settings: Settings, path: Path) -> subprocess.CompletedProcess[str]:
         "LEDGER_DATABASE_URL": str(settings.database_url),
         "LEDGER_DATA_DIR": str(settings.data_dir),
     }
-    command = [sys.executable, "-m", "api.cli", "export", "snapshot", str(path)]
+    command = [sys.executable, "-m", "api.cli.main", "export", "snapshot", str(path)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
-from api.throttle import Throttle, too_many
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
+from api.identity.throttle import Throttle, too_many
 from ledger.values import Role
 from tests.e2e.conftest import police_token
 

@@ -6,9 +6,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cli import main
-from api.runtime import Runtime
-from api.settings import Settings
+from api.cli.main import main
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from ledger.values import Role
 from tests.e2e.conftest import bearer, police_token
 from tests.e2e.helpers import assert_problem, filed, unit_account

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from api.auth import new_token
-from api.embedded import start_embedded_postgres, stop_embedded_postgres
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
-from ledger.application import RequestKey
+from api.core.embedded import start_embedded_postgres, stop_embedded_postgres
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
+from api.identity.tokens import new_token
+from ledger.services.application import RequestKey
 from ledger.values import Role
 from projections.base import physical_prefix
 from projections.catalog import VIEWS

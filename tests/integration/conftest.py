@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger import codes
 from ledger.accounts import Account, Credential
 from ledger.idempotency import IdempotencyRecord

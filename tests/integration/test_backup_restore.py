@@ -19,10 +19,10 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from api.auth import new_token
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
-from api.verification import verify
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
+from api.identity.tokens import new_token
+from api.queries.verification import verify
 from ledger.values import Role
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "deploy" / "backup"

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
 from bench.scale import DistrictLoader, assign, division_sizes
 from bench.scale_story import END, system_id
 from ledger.access import Reach

@@ -1,4 +1,4 @@
-"""Attachment bytes in `attachment_blobs`, out of the event log (ledger/blobs.py), on a real
+"""Attachment bytes in `attachment_blobs`, out of the event log (ledger/storage/blobs.py), on a real
 PostgreSQL: what the log keeps, deduplication by hash, version 1 events still read, and
 collection of what nothing referenced within the retention."""
 
@@ -12,9 +12,9 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from ledger.application import Ledger
-from ledger.blobs import ATTACHMENT_GONE, AttachmentGone, collect
 from ledger.errors import ValidationFailed
+from ledger.services.application import Ledger
+from ledger.storage.blobs import ATTACHMENT_GONE, AttachmentGone, collect
 from tests.unit.factories import (
     TODAY,
     device,

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from api.database import grant_statements
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
-from api.verification import verify
+from api.core.database import grant_statements
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
+from api.queries.verification import verify
 from ledger import codes
 from ledger.values import Role
 from projections.chain import ChainView, chain_hashes

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from api.cli import main
-from api.exports import KIND_LABELS
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.cli.main import main
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
+from api.sheets.exports import KIND_LABELS
 from ledger.access import Reach
 from projections.overdue import KINDS, overdue_items
 from projections.status import list_systems
@@ -77,7 +77,7 @@ def test_the_small_demo_has_systems_of_all_five_categories_in_every_status(
 
 def test_the_demo_prints_an_officers_token_that_signs_in(loaded: tuple[Runtime, str]) -> None:
     runtime, output = loaded
-    from api.auth import token_hash
+    from api.identity.tokens import token_hash
 
     lines = output.strip().splitlines()
     assert lines[0] == (

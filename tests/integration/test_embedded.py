@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.embedded import start_embedded_postgres, stop_embedded_postgres
+from api.core.embedded import start_embedded_postgres, stop_embedded_postgres
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Group commit on PostgreSQL: concurrent filings share transactions, and each is still told
-its own truth (ledger/group_commit.py)."""
+its own truth (ledger/storage/group_commit.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger, Outcome, RequestKey
 from ledger.errors import ValidationFailed
+from ledger.services.application import Ledger, Outcome, RequestKey
 from ledger.systems import VideoSystem
 from tests.conftest import open_ledger
 from tests.unit.factories import NANAN, TODAY, device, file_online, system_fields, unit_with_owner

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bench.logs import build_log
-from ledger.application import Ledger
+from ledger.services.application import Ledger
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
 from projections.catalog import VIEWS
 from tests.integration.districts import District
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.services.application import Ledger
 from tests.unit.test_ledger_filing import *  # noqa: F403 - re-run every scenario here
 
 

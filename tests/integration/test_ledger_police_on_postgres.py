@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ledger.accounts import Account
-from ledger.application import Ledger
+from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from tests.conftest import open_ledger
 from tests.unit.factories import TODAY, officer

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger.access import Reach
 from projections.overdue import overdue_items
 from tests.integration.districts import NANAN, SHAPINGBA, District

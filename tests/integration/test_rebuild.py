@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
 from ledger.access import Reach
 from ledger.rules import rules_from_text, rules_text
 from projections.overdue import OverdueView, overdue_items
@@ -45,7 +45,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "LEDGER_DATA_DIR": str(settings.data_dir),
     }
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,

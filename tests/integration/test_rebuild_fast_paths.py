@@ -14,8 +14,8 @@ from uuid import UUID
 import pytest
 from psycopg.sql import SQL
 
-from api.runtime import Runtime, open_runtime
-from api.settings import Settings
+from api.core.runtime import Runtime, open_runtime
+from api.core.settings import Settings
 from ledger.systems import VideoSystem
 from projections.base import DecodedOnDemand, ViewRecorder, event_class
 from projections.catalog import VIEWS

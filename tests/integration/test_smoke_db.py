@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.runtime import open_runtime
-from api.settings import Settings
+from api.core.runtime import open_runtime
+from api.core.settings import Settings
 from projections.catalog import VIEWS
 
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 from psycopg.sql import SQL
 
-from api.runtime import Runtime
+from api.core.runtime import Runtime
 from ledger import codes
 from ledger.access import Reach
 from ledger.values import Role

@@ -14,8 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger.accounts import Account
-from ledger.application import Ledger, Outcome
 from ledger.codes import id_card_check_char, uscc_check_char
+from ledger.services.application import Ledger, Outcome
 from ledger.systems import VideoSystem
 from ledger.values import Role
 

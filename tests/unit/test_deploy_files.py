@@ -116,7 +116,7 @@ def test_a_backup_service_dumps_on_a_schedule_and_prunes() -> None:
 
 def _metric_names() -> set[str]:
     import api.app
-    import api.metrics  # noqa: F401
+    import api.core.metrics  # noqa: F401
 
     names = set()
     for metric in REGISTRY.collect():

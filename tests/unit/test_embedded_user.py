@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api import embedded
+from api.core import embedded
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def _logged(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def json_logs() -> None:
-    from api import logs
+    from api.core import logs
 
     logs.configure("info", "json")
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.application import Ledger
+from ledger.services.application import Ledger
 from ledger.system_checks import recorded_on
 from ledger.systems import VideoSystem
 from tests.unit.factories import TODAY, file_online, make_ledger, unit_with_owner

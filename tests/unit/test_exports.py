@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from api.exports import (
+from api.sheets.exports import (
     FORMULA_STARTS,
     OVERDUE_COLUMNS,
     SYSTEM_COLUMNS,

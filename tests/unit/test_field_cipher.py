@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from api.keys import EncryptionKeyError, load_cipher
-from api.settings import Settings
-from ledger.crypto import FieldCipher, SealError, is_sealed
+from api.core.keys import EncryptionKeyError, load_cipher
+from api.core.settings import Settings
+from ledger.storage.crypto import FieldCipher, SealError, is_sealed
 
 
 def _key() -> bytes:
@@ -78,7 +78,7 @@ def _sealed_v1(key: bytes, plain: str, *, field: str, hint: str) -> str:
     """A value as versions before `enc:v2` sealed it: its masked hint in clear beside it."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from ledger.crypto import key_id
+    from ledger.storage.crypto import key_id
 
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, plain.encode(), f"{field}\n{hint}".encode())
@@ -108,7 +108,7 @@ def test_a_value_carries_no_hint_and_an_old_one_still_opens_and_shows_its_own() 
 def test_a_persons_values_open_until_their_data_key_is_destroyed() -> None:
     from uuid import uuid4
 
-    from ledger.crypto import ERASED, Erased, sealed_subject
+    from ledger.storage.crypto import ERASED, Erased, sealed_subject
 
     ring = _key()
     cipher = FieldCipher([ring])

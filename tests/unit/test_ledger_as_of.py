@@ -10,8 +10,8 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from ledger.accounts import Account
-from ledger.application import Ledger
 from ledger.errors import NotFound
+from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import SystemStatus
 from tests.unit.factories import TODAY, file_online, make_ledger, unit_with_owner

@@ -8,8 +8,8 @@ from uuid import UUID
 import pytest
 
 from ledger.accounts import Account
-from ledger.application import Ledger
 from ledger.errors import Forbidden, NotFound, SystemClosed, ValidationFailed
+from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import Channel, SystemStatus
 from tests.unit.factories import (

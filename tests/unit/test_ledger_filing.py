@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from ledger.accounts import Account
-from ledger.application import Ledger
 from ledger.errors import (
     AlreadyExists,
     Forbidden,
@@ -20,6 +19,7 @@ from ledger.errors import (
 )
 from ledger.ids import filing_sequence_id
 from ledger.sequence import FilingSequence
+from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import Channel, SystemStatus
 from tests.unit.factories import (

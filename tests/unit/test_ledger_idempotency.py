@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from ledger.accounts import Account
-from ledger.application import Ledger, Outcome, RequestKey
 from ledger.errors import AlreadyExists, IdempotencyKeyReused, ValidationFailed
+from ledger.services.application import Ledger, Outcome, RequestKey
 from tests.unit.factories import (
     TODAY,
     device,

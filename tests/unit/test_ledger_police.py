@@ -10,7 +10,6 @@ from uuid import UUID
 import pytest
 
 from ledger.accounts import Account
-from ledger.application import Ledger, Outcome, RequestKey
 from ledger.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -18,6 +17,7 @@ from ledger.errors import (
     SystemClosed,
     ValidationFailed,
 )
+from ledger.services.application import Ledger, Outcome, RequestKey
 from ledger.systems import VideoSystem
 from ledger.values import Channel, Role
 from projections.documents import fold, system_document

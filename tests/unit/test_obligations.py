@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from api.render import obligations, system_public
+from api.queries.render import obligations, system_public
 from ledger.rules import load_rules, registration_deadline
 from projections.duty_reads import ChangeDuty
 

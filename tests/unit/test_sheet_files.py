@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from api import sheet_files
-from api.sheets import SheetInvalid, device_sheet_template, parse_device_sheet
+from api.sheets import files as sheet_files
+from api.sheets.devices import SheetInvalid, device_sheet_template, parse_device_sheet
 from ledger.attachments import MAX_ATTACHMENT_BYTES
 
 TEMPLATE = device_sheet_template()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from api import sheet_files
-from api.sheets import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
+from api.sheets import files as sheet_files
+from api.sheets.devices import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
 
 HEADER = [
     "设备编码",

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from pydantic import SecretStr
 
-from api.keys import GENERATED_KEY_FILE, SigningKeyError, load_signer, view_configuration
-from api.settings import Settings
+from api.core.keys import GENERATED_KEY_FILE, SigningKeyError, load_signer, view_configuration
+from api.core.settings import Settings
 from projections.hashing import Signer, public_key_bytes
 
 
