@@ -4,7 +4,7 @@
 #   make test         run the test suite (PYTEST_ARGS='-n 2' to parallelise, '-k NAME' to select)
 #   make test-faults  kill servers and databases on purpose (slow; tests/faults)
 #   make test-hostile schemathesis against a served app (bounded)
-#   make lint         ruff, mypy and the import-layer contracts
+#   make lint         ruff (rules and formatting), mypy (code, tests, bench), import contracts
 #   make bench        full benchmark; make bench-quick for a short one
 #   make clean        remove caches and build output (keeps .venv and the data under var/)
 #   make lock         refresh requirements.lock and requirements-dev.lock (LOCK_ARGS=--upgrade for newest)
@@ -94,8 +94,12 @@ test-faults: $(STAMP)
 test-hostile: $(STAMP)
 	$(VENV)/bin/python -m tests.hostile.run --max-examples $(HOSTILE_EXAMPLES)
 
+# The same checks as .pre-commit-config.yaml and .ci/run: ruff's rules and its formatting, mypy on
+# everything pyproject.toml's [tool.mypy] lists (the code strictly; tests and bench too), and the
+# import-layer contracts.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

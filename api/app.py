@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from api import web
 from api.core import logs
 from api.core import metrics as ledger_metrics
-from api.core.runtime import Runtime, open_runtime
+from api.core.runtime import Runtime, ViewsKept, open_runtime
 from api.core.settings import Settings
 from api.http import problems
 from api.http.deps import today
@@ -140,8 +140,13 @@ def _change_semantics(request: Request, body: Any) -> list[FieldError]:
 
 
 def create_app(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, projections: bool = True
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    projections: bool | ViewsKept = True,
 ) -> FastAPI:
+    """The HTTP application; `projections` says who keeps the views (api/core/runtime.py):
+    `serve` passes "worker" (a supervised projection worker process)."""
     settings = settings or Settings()
     logs.configure(settings.log_level, settings.log_format)
 

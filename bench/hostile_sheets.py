@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.hostile_sheets [--rounds 3]
 
-Part 1 reads every file of the corpus (tests/sheet_corpus.py) in a fresh sheet worker and
+Part 1 reads every file of the corpus (tests/support/sheets.py) in a fresh sheet worker and
 reports its CPU seconds and peak RSS. Part 2 starts `psvs-ledger serve` on an embedded
 PostgreSQL, uploads the files that fit the 100 KB cap, and sends filings naming them (valid
 bodies, and bodies that fail their schema too, the 422 handler's path) from two threads for
@@ -28,8 +28,8 @@ from bench import http_load
 from bench.logs import scratch_database
 from bench.run import _units
 from ledger.attachments import MAX_ATTACHMENT_BYTES
-from tests.e2e.helpers import filing_body, upload
-from tests.sheet_corpus import corpus
+from tests.support.http import filing_body, upload
+from tests.support.sheets import corpus
 
 
 def per_file() -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from ledger.errors import ValidationFailed
+from ledger.items import LocationWarning, SystemFields, as_system_fields
 from ledger.validation import FieldRules, device_errors, location_warnings, system_field_errors
 from ledger.values import CHANGEABLE_FIELDS, Device, FieldError
 
@@ -76,12 +77,21 @@ def keyed_device(key: str, data: Mapping[str, Any]) -> Device:
     return Device.from_dict({**data, "key": key})
 
 
+@dataclass(frozen=True)
+class PreparedFiling:
+    """What a checked filing's event records besides its fields: the keyed devices (by their
+    GB/T 28181 ID, else "D0001", ... in the order sent) and the Art. 8 warnings."""
+
+    devices: list[Device]
+    warnings: list[LocationWarning]
+
+
 def prepare_filing(
     *,
     fields: Mapping[str, Any],
     devices: Sequence[Mapping[str, Any]],
     rules: FieldRules,
-) -> tuple[list[Device], list[dict[str, Any]]]:
+) -> PreparedFiling:
     """Checks a filing's fields and devices; returns the keyed devices and the warnings."""
     errors = system_field_errors(fields, rules) + device_errors(devices, rules)
     if not devices:
@@ -91,17 +101,17 @@ def prepare_filing(
     keyed = [
         keyed_device(d.get("device_id") or f"D{i:04d}", d) for i, d in enumerate(devices, start=1)
     ]
-    return keyed, location_warnings(fields, devices, rules)
+    return PreparedFiling(keyed, location_warnings(fields, devices, rules))
 
 
 @dataclass(frozen=True)
 class PreparedChange:
     """What a checked change records: only the values that differ, the keyed new devices."""
 
-    changes: dict[str, Any]
+    changes: SystemFields
     devices_added: list[Device]
     devices_removed: list[str]
-    warnings: list[dict[str, Any]]
+    warnings: list[LocationWarning]
 
 
 def prepare_change(
@@ -129,7 +139,7 @@ def prepare_change(
         keyed_device(data.get("device_id") or f"D{next_no:04d}", data)
         for next_no, data in enumerate(devices_added, start=next_device_no)
     ]
-    effective = {k: v for k, v in changes.items() if fields.get(k) != v}
+    effective = as_system_fields({k: v for k, v in changes.items() if fields.get(k) != v})
     if not effective and not added and not devices_removed:
         raise ValidationFailed(
             [FieldError(("body", "changes"), "nothing changes: every value is already filed")]

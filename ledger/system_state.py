@@ -8,10 +8,18 @@ inspections, and the guards every later verb checks first. Nothing here triggers
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any
 
 from ledger.errors import SystemClosed, WrongChannel
+from ledger.items import (
+    CorrectionOrder,
+    LastInspection,
+    LocationWarning,
+    NumberedFiling,
+    SystemFields,
+    unnumbered,
+)
 from ledger.system_checks import PreparedChange, correction_met_on, prepare_change
 from ledger.validation import FieldRules
 from ledger.values import Actor, Channel, Device, SystemStatus
@@ -23,20 +31,20 @@ class SystemState:
     filing_number: str | None
     status: SystemStatus
     channel: Channel | None
-    filed_at: Any
+    filed_at: datetime | None
     filed_on: date | None
     filed_by: Actor | None
     discovered_by: Actor | None
     discovery_note: str | None
     request_digest: str
-    fields: dict[str, Any]
+    fields: SystemFields
     devices: dict[str, Device]
-    warnings: list[dict[str, Any]]
+    warnings: list[LocationWarning]
     next_device_no: int
     cancelled_on: date | None
-    correction_orders: dict[str, dict[str, Any]]
+    correction_orders: dict[str, CorrectionOrder]
     inspections: int
-    last_inspection: dict[str, Any] | None
+    last_inspection: LastInspection | None
     changes_filed: list[tuple[int, date, date]]
 
     def _start(self, request_digest: str) -> None:
@@ -55,27 +63,25 @@ class SystemState:
         self.warnings = []
         self.next_device_no = 1
         self.cancelled_on = None
-        # order_id -> {"due_on", "reason", "ordered_on", "met_on"}, in the order given
-        self.correction_orders = {}
+        self.correction_orders = {}  # by order_id, in the order given
         self.inspections = 0
-        self.last_inspection = None  # {"on": date, "result": str}
+        self.last_inspection = None
         # (version, effective_on, filed_on) of each change, in the order filed: its duty
         self.changes_filed = []
 
     def _take_filing(
         self,
-        filing: Mapping[str, Any],
+        filing: NumberedFiling,
         devices: list[Device],
-        warnings: list[dict[str, Any]],
+        warnings: list[LocationWarning],
         actor: Actor,
         channel: str,
         effective_on: date,
         request_digest: str,
     ) -> None:
         """A filing's content; the filing instant (`filed_at`) is set by the event."""
-        fields = dict(filing)
-        self.filing_number = fields.pop("filing_number")
-        self.fields = fields
+        self.filing_number = filing["filing_number"]
+        self.fields = unnumbered(filing)
         self.devices = {d.key: d for d in devices}
         self.next_device_no = len(self.devices) + 1
         self.warnings = list(warnings)
@@ -88,11 +94,11 @@ class SystemState:
     # --- reading ------------------------------------------------------------------------------
     @property
     def unit_uscc(self) -> str | None:
-        return cast("str | None", self.fields.get("unit_uscc"))
+        return self.fields.get("unit_uscc")
 
     @property
     def division_code(self) -> str:
-        return cast(str, self.fields["division_code"])
+        return self.fields["division_code"]
 
     @property
     def camera_count(self) -> int:
@@ -137,7 +143,7 @@ class SystemState:
             )
 
     # --- correction orders --------------------------------------------------------------------
-    def meet_orders(self, answer: Any) -> None:
+    def meet_orders(self, answer: object) -> None:
         """Marks the open correction orders that `answer`, an event just applied, meets."""
         for order in self.correction_orders.values():
             if order["met_on"] is None:

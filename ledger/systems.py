@@ -17,7 +17,14 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import system_checks as checks
 from ledger.errors import SystemClosed, ValidationFailed
-from ledger.system_checks import AnswersOrders, RecordsFilingDay
+from ledger.items import (
+    LocationWarning,
+    NumberedFiling,
+    SystemFields,
+    as_system_fields,
+    numbered_filing,
+)
+from ledger.system_checks import AnswersOrders, PreparedFiling, RecordsFilingDay
 from ledger.system_state import SystemState
 from ledger.validation import FieldRules, system_field_errors
 from ledger.values import Actor, Channel, Device, SystemStatus
@@ -32,9 +39,9 @@ class VideoSystem(SystemState, Aggregate):
     class Filed(Aggregate.Created):
         """A complete filing of a system not known before (备案登记)."""
 
-        filing: dict[str, Any]
+        filing: NumberedFiling
         devices: list[Device]
-        warnings: list[dict[str, Any]]
+        warnings: list[LocationWarning]
         actor: Actor
         channel: str
         effective_on: date
@@ -43,7 +50,7 @@ class VideoSystem(SystemState, Aggregate):
     class Discovered(Aggregate.Created):
         """An officer found a system in use that was never filed."""
 
-        facts: dict[str, Any]
+        facts: SystemFields
         note: str
         actor: Actor
         channel: str
@@ -53,9 +60,9 @@ class VideoSystem(SystemState, Aggregate):
     class DiscoveredFiled(AnswersOrders, Aggregate.Event):
         """The filing of a system the police had discovered: same content as `Filed`."""
 
-        filing: dict[str, Any]
+        filing: NumberedFiling
         devices: list[Device]
-        warnings: list[dict[str, Any]]
+        warnings: list[LocationWarning]
         actor: Actor
         channel: str
         effective_on: date
@@ -76,10 +83,10 @@ class VideoSystem(SystemState, Aggregate):
         class_version = 2
 
         reason: str
-        changes: dict[str, Any]
+        changes: SystemFields
         devices_added: list[Device]
         devices_removed: list[str]
-        warnings: list[dict[str, Any]]
+        warnings: list[LocationWarning]
         actor: Actor
         channel: str
         effective_on: date
@@ -92,7 +99,7 @@ class VideoSystem(SystemState, Aggregate):
         district and the audit keeps the district it left."""
 
         reason: str
-        changes: dict[str, Any]
+        changes: SystemFields
         actor: Actor
         channel: str
         effective_on: date
@@ -140,10 +147,10 @@ class VideoSystem(SystemState, Aggregate):
         channel: str,
         effective_on: date,
         request_digest: str,
-        filing: dict[str, Any] | None = None,
+        filing: NumberedFiling | None = None,
         devices: list[Device] | None = None,
-        warnings: list[dict[str, Any]] | None = None,
-        facts: dict[str, Any] | None = None,
+        warnings: list[LocationWarning] | None = None,
+        facts: SystemFields | None = None,
         note: str | None = None,
     ) -> None:
         self._start(request_digest)
@@ -153,7 +160,7 @@ class VideoSystem(SystemState, Aggregate):
             )
             self.filed_at = self.created_on
         else:
-            self.fields = dict(facts or {})
+            self.fields = as_system_fields(facts or {})
             self.discovered_by = actor
             self.discovery_note = note
 
@@ -171,20 +178,18 @@ class VideoSystem(SystemState, Aggregate):
         channel: Channel,
         effective_on: date,
         request_digest: str,
-        prepared: tuple[list[Device], list[dict[str, Any]]] | None = None,
+        prepared: PreparedFiling | None = None,
     ) -> VideoSystem:
         """`prepared` is what `checks.prepare_filing` returned for these same fields and
         devices, when the caller has just run it (a filing's number is issued after its
         checks, and the checks need not run twice)."""
-        keyed, warnings = prepared or checks.prepare_filing(
-            fields=fields, devices=devices, rules=rules
-        )
+        prepared = prepared or checks.prepare_filing(fields=fields, devices=devices, rules=rules)
         return cls._create(
             cls.Filed,
             id=system_id,
-            filing={**fields, "filing_number": filing_number},
-            devices=keyed,
-            warnings=warnings,
+            filing=numbered_filing(fields, filing_number),
+            devices=prepared.devices,
+            warnings=prepared.warnings,
             actor=actor,
             channel=str(channel),
             effective_on=effective_on,
@@ -208,7 +213,7 @@ class VideoSystem(SystemState, Aggregate):
         return cls._create(
             cls.Discovered,
             id=system_id,
-            facts=dict(facts),
+            facts=as_system_fields(facts),
             note=note,
             actor=actor,
             channel=OFFLINE,
@@ -227,21 +232,28 @@ class VideoSystem(SystemState, Aggregate):
         channel: Channel,
         effective_on: date,
         request_digest: str,
+        prepared: PreparedFiling | None = None,
     ) -> None:
+        """`prepared` as for `file`."""
         if self.status is not SystemStatus.UNFILED:
             raise SystemClosed(f"system is already {self.status}")
-        keyed, warnings = checks.prepare_filing(fields=fields, devices=devices, rules=rules)
-        filing = {**fields, "filing_number": filing_number}
+        prepared = prepared or checks.prepare_filing(fields=fields, devices=devices, rules=rules)
         self._file_discovered(
-            filing, keyed, warnings, actor, str(channel), effective_on, request_digest
+            numbered_filing(fields, filing_number),
+            prepared.devices,
+            prepared.warnings,
+            actor,
+            str(channel),
+            effective_on,
+            request_digest,
         )
 
     @event(DiscoveredFiled)
     def _file_discovered(
         self,
-        filing: dict[str, Any],
+        filing: NumberedFiling,
         devices: list[Device],
-        warnings: list[dict[str, Any]],
+        warnings: list[LocationWarning],
         actor: Actor,
         channel: str,
         effective_on: date,
@@ -281,10 +293,10 @@ class VideoSystem(SystemState, Aggregate):
     def _change(
         self,
         reason: str,
-        changes: dict[str, Any],
+        changes: SystemFields,
         devices_added: list[Device],
         devices_removed: list[str],
-        warnings: list[dict[str, Any]],
+        warnings: list[LocationWarning],
         actor: Actor,
         channel: str,
         effective_on: date,
@@ -312,7 +324,7 @@ class VideoSystem(SystemState, Aggregate):
 
     @event(Moved)
     def _move(
-        self, reason: str, changes: dict[str, Any], actor: Actor, channel: str, effective_on: date
+        self, reason: str, changes: SystemFields, actor: Actor, channel: str, effective_on: date
     ) -> None:
         self.fields.update(changes)
 

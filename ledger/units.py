@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Unpack
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import AlreadyExists
 from ledger.ids import keyed_id, unit_id
+from ledger.items import UnitRegistration
 from ledger.values import Actor, Channel, Role, UnitType
 
 
@@ -115,8 +116,26 @@ class Unit(Aggregate):
         effective_on: date
 
     @classmethod
-    def register(cls, **fields: object) -> Unit:
-        return cls._create(cls.Registered, id=unit_id(str(fields["uscc"])), **fields)
+    def register(
+        cls,
+        *,
+        actor: Actor,
+        channel: str,
+        effective_on: date,
+        request_digest: str,
+        verification: str,
+        **registration: Unpack[UnitRegistration],
+    ) -> Unit:
+        return cls._create(
+            cls.Registered,
+            id=unit_id(registration["uscc"]),
+            actor=actor,
+            channel=channel,
+            effective_on=effective_on,
+            request_digest=request_digest,
+            verification=verification,
+            **registration,
+        )
 
     def authorise_agent(
         self,

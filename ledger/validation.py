@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from ledger import codes
+from ledger.items import LocationWarning
 from ledger.values import ALL_PLACE_TYPES, PLACE_TYPES, FieldError
 
 Loc = tuple[str | int, ...]
@@ -123,9 +124,9 @@ def location_warnings(
     *,
     loc: Loc = ("body",),
     devices_loc: Loc = ("body", "devices"),
-) -> list[dict[str, Any]]:
+) -> list[LocationWarning]:
     """Art. 8 places where cameras are forbidden: flagged for police review, not refused."""
-    warnings: list[dict[str, Any]] = []
+    warnings: list[LocationWarning] = []
 
     def look(loc: Loc, text: Any) -> None:
         if isinstance(text, str) and (word := rules.forbidden_location(text)) is not None:

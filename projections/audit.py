@@ -31,13 +31,9 @@ from ledger.storage.crypto import ERASED
 from ledger.systems import VideoSystem
 from ledger.units import PERSONAL_FIELDS, Unit
 from projections.base import Batch, ViewRecorder, copy_rows, event_class
-from projections.event_items import (
-    describe,
-    fields_after,
-    recorded_at,
-    shown_class,
-)
-from projections.stored_items import StoredItem, describe_stored
+from projections.event_items import AuditItem, describe, fields_after, recorded_at, shown_class
+from projections.reading import Fact
+from projections.reading.facts import PersonErased, UnitRegistered
 
 # Built once: json.dumps with options builds an encoder per call (same bytes either way).
 _JSON = json.JSONEncoder(ensure_ascii=False)
@@ -108,18 +104,18 @@ class AuditView(ViewRecorder):
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Writes a row for every shown event of the batch and folds the state it needs."""
         shown = [
-            (index, notification, cls)
+            batch.facts[index]
             for index, notification in enumerate(batch.notifications)
-            if shown_class(cls := event_class(notification.topic))
+            if shown_class(event_class(notification.topic))
         ]
         if not shown:
             return
         systems = self._systems(
-            curs, {_uuid(n.originator_id) for _, n, c in shown if issubclass(c, VideoSystem.Event)}
+            curs, {f.originator_id for f in shown if issubclass(f.kind, VideoSystem.Event)}
         )
         stored = set(systems)
         units = self._units(
-            curs, {_uuid(n.originator_id) for _, n, c in shown if issubclass(c, Unit.Event)}
+            curs, {f.originator_id for f in shown if issubclass(f.kind, Unit.Event)}
         )
         new_units: dict[UUID, tuple[str, str]] = {}
         # One COPY for the rows (all new: positions only grow), written as they are made so
@@ -129,32 +125,28 @@ class AuditView(ViewRecorder):
                 t=self.table("items"), c=SQL(", ").join(Identifier(c) for c in ITEM_COLUMNS)
             )
         ) as copy:
-            for index, notification, cls in shown:
-                if issubclass(cls, VideoSystem.Event):
-                    item, where = _system_item(batch, index, cls, systems)
+            for fact in shown:
+                if issubclass(fact.kind, VideoSystem.Event):
+                    item, where = _system_item(fact, systems)
                 else:
-                    item, where = _other_item(batch.events[index], units, new_units)
-                public_id = event_id(
-                    _uuid(notification.originator_id), notification.originator_version
-                )
-                copy.write_row(_row(notification.id, public_id, item, where))
+                    item, where = _other_item(fact, units, new_units)
+                public_id = event_id(fact.originator_id, fact.originator_version)
+                copy.write_row(_row(fact, public_id, item, where))
         self._save_state(curs, systems, stored, new_units)
-        self._erase(curs, batch, shown)
+        self._erase(curs, shown)
 
-    def _erase(
-        self, curs: Cursor[DictRow], batch: Batch, shown: list[tuple[int, Any, type[Any]]]
-    ) -> None:
+    def _erase(self, curs: Cursor[DictRow], shown: list[Fact]) -> None:
         """An erasure (`Account.Erased`, `Unit.PersonErased`) changes no event, but this view
         holds the masked forms of the erased values in the item of the account's opening or
         the unit's registration (version 1 of the same aggregate): they show as erased now."""
-        for index, notification, cls in shown:
-            if cls is Account.Erased:
+        for fact in shown:
+            if issubclass(fact.kind, Account.Erased):
                 fields: tuple[str, ...] = ("phone", "id_number")
-            elif cls is Unit.PersonErased:
-                fields = PERSONAL_FIELDS[batch.events[index].person]
+            elif isinstance(fact, PersonErased):
+                fields = PERSONAL_FIELDS[fact.person]
             else:
                 continue
-            target = event_id(_uuid(notification.originator_id), 1)
+            target = event_id(fact.originator_id, 1)
             for name in fields:
                 curs.execute(
                     SQL(
@@ -222,56 +214,23 @@ class AuditView(ViewRecorder):
             )
 
 
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
-
-
-def _system_item(
-    batch: Batch, index: int, cls: type[Any], systems: dict[UUID, _SystemState]
-) -> tuple[StoredItem, _Where]:
-    """The item of a system's event (from its stored JSON when it can be), and where it
-    belongs; moves the system's state past it."""
-    notification = batch.notifications[index]
-    system_id = _uuid(notification.originator_id)
-    state = systems.setdefault(system_id, _SystemState())
-    names = batch.json_transcodings
-    item = None
-    if names is not None:
-        item = describe_stored(
-            state.fields,
-            cls=cls,
-            originator_id=system_id,
-            originator_version=notification.originator_version,
-            state=batch.stored_json(index),
-            names=names,
-        )
-    if item is None:
-        event = batch.events[index]
-        item = StoredItem(
-            item=describe(event, state.fields),
-            fields=fields_after(event, state.fields),
-            recorded_at=recorded_at(event),
-            effective_on=getattr(event, "effective_on", None),
-        )
-    return item, _fold_system(state, system_id, item.fields)
+def _system_item(fact: Fact, systems: dict[UUID, _SystemState]) -> tuple[AuditItem, _Where]:
+    """The item of a system's event, and where it belongs; moves the system's state past it."""
+    state = systems.setdefault(fact.originator_id, _SystemState())
+    item = describe(fact, state.fields)
+    return item, _fold_system(state, fact.originator_id, fields_after(fact, state.fields))
 
 
 def _other_item(
-    event: Any, units: dict[UUID, tuple[str, str]], new_units: dict[UUID, tuple[str, str]]
-) -> tuple[StoredItem, _Where]:
+    fact: Fact, units: dict[UUID, tuple[str, str]], new_units: dict[UUID, tuple[str, str]]
+) -> tuple[AuditItem, _Where]:
     """The item of any other event, and where it belongs; notes a unit's registration."""
-    if isinstance(event, Unit.Registered):
-        units[event.originator_id] = new_units[event.originator_id] = (
-            event.uscc,
-            event.division_code,
+    if isinstance(fact, UnitRegistered):
+        units[fact.originator_id] = new_units[fact.originator_id] = (
+            fact.uscc,
+            fact.division_code,
         )
-    item = StoredItem(
-        item=describe(event, {}),
-        fields={},
-        recorded_at=recorded_at(event),
-        effective_on=getattr(event, "effective_on", None),
-    )
-    return item, _where_other(event, units)
+    return describe(fact, {}), _where_other(fact, units)
 
 
 def _fold_system(state: _SystemState, system_id: UUID, fields: dict[str, Any]) -> _Where:
@@ -290,23 +249,22 @@ def _fold_system(state: _SystemState, system_id: UUID, fields: dict[str, Any]) -
     )
 
 
-def _where_other(event: Any, units: dict[UUID, tuple[str, str]]) -> _Where:
-    if isinstance(event, Unit.Event):
-        known = units.get(event.originator_id)
+def _where_other(fact: Fact, units: dict[UUID, tuple[str, str]]) -> _Where:
+    if issubclass(fact.kind, Unit.Event):
+        known = units.get(fact.originator_id)
         if known is None:  # never so in a whole log; say what the event itself says
-            return _Where(unit_uscc=getattr(event, "uscc", None))
+            return _Where(unit_uscc=fact.state.get("uscc"))
         return _Where(unit_uscc=known[0], division_code=known[1])
-    if isinstance(event, Attachment.Uploaded):
-        return _Where(division_code=event.actor.division_code)
+    if issubclass(fact.kind, Attachment.Uploaded) and fact.actor is not None:
+        return _Where(division_code=fact.actor.division_code)
     return _Where()
 
 
-def _row(position: int, public_id: UUID, described: StoredItem, where: _Where) -> tuple[Any, ...]:
-    item = described.item
+def _row(fact: Fact, public_id: UUID, item: AuditItem, where: _Where) -> tuple[Any, ...]:
     actor = item["actor"]
     diff = item["diff"]
     return (
-        position,
+        fact.position,
         public_id,
         item["seq"],
         item["type"],
@@ -319,8 +277,8 @@ def _row(position: int, public_id: UUID, described: StoredItem, where: _Where) -
         actor["name"],
         item["on_behalf_of"],
         item["channel"],
-        described.recorded_at,
-        described.effective_on,
+        recorded_at(fact),
+        fact.effective_on,
         _JSON.encode(item["data"]),
         _JSON.encode(diff) if diff is not None else None,
     )

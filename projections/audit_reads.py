@@ -19,7 +19,7 @@ from psycopg.sql import SQL, Composable, Identifier
 
 from ledger.access import Reach
 from projections.audit import AuditView
-from projections.scope import reach_sql
+from projections.scope import event_reach_sql
 
 CHAIN_LINKS = "chain_links"
 
@@ -33,20 +33,6 @@ class AuditFilters:
     system_id: UUID | None = None
     recorded_from: datetime | None = None
     recorded_to: datetime | None = None
-
-
-def _scope_sql(reach: Reach) -> tuple[list[Composable], list[Any]]:
-    """A unit-side account sees its units' events and its own acts; police-side a division
-    prefix (an officer's is the whole code), on the event's district or the one a move left,
-    which rows without a division never match; "" (an admin, an auditor for everywhere) sees
-    every row; no reach sees nothing (projections/scope.py)."""
-    return reach_sql(
-        reach,
-        uscc_column="unit_uscc",
-        division_columns=("division_code", "previous_division_code"),
-        actor_column="actor_account_id",
-        alias="i",
-    )
 
 
 def _filter_sql(filters: AuditFilters) -> tuple[list[Composable], list[Any]]:
@@ -69,7 +55,8 @@ def _filter_sql(filters: AuditFilters) -> tuple[list[Composable], list[Any]]:
     return where, params
 
 
-def _has_chain(curs: Cursor[DictRow]) -> bool:
+def has_chain(curs: Cursor[DictRow]) -> bool:
+    """Whether the chain view's stable read table exists yet."""
     curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (CHAIN_LINKS,))
     row = curs.fetchone()
     return bool(row and row["present"])
@@ -85,12 +72,12 @@ def read_audit(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of audit items after position `after`, in log order, and the position to
     continue after (None when this page is the last)."""
-    scope_where, scope_params = _scope_sql(scope)
+    scope_where, scope_params = event_reach_sql(scope, alias="i")
     filter_where, filter_params = _filter_sql(filters)
     where = [SQL("i.position > %s"), *scope_where, *filter_where]
     params = [after, *scope_params, *filter_params, limit + 1]
     with reads.transaction(commit=False) as curs:
-        chain = _has_chain(curs)
+        chain = has_chain(curs)
         query = SQL(
             "SELECT i.*, {h} AS hash FROM {t} i {j} WHERE {w} ORDER BY i.position LIMIT %s"
         ).format(

@@ -12,20 +12,19 @@ twice), calls `apply`, and records the batch's last position in the same transac
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, ClassVar, overload
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
-from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Transcoding
+from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.utils import resolve_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.rules import Rules
+from projections.reading import Fact, Facts, event_class
+
+__all__ = ["Batch", "ViewRecorder", "copy_rows", "event_class", "physical_prefix"]
 
 GENERATION_MARK = "_g"
 
@@ -35,65 +34,26 @@ def physical_prefix(name: str, generation: int) -> str:
     return f"{name}{GENERATION_MARK}{generation}"
 
 
-@lru_cache(maxsize=256)
-def event_class(topic: str) -> type[Any]:
-    """The domain event class a stored topic names (what the mapper would decode it to)."""
-    cls: type[Any] = resolve_topic(topic)
-    return cls
-
-
-class DecodedOnDemand(Sequence[Any]):
-    """The events of a page, each decoded the first time a view asks for it.
-
-    Decoding is most of a view's work, and most views want only some events (the chain none:
-    it hashes the stored state), so a view picks the ones it needs by `event_class` of their
-    topic first, and only those are turned into domain objects."""
-
-    def __init__(self, notifications: Sequence[Notification], mapper: Mapper[Any]) -> None:
-        self._notifications = notifications
-        self._decode: Callable[[Notification], Any] = mapper.to_domain_event
-        self._decoded: dict[int, Any] = {}
-        # The stored state is the transcoder's JSON as it is, unless compressed or encrypted.
-        plain = mapper.cipher is None and mapper.compressor is None
-        transcoder = mapper.transcoder
-        self.json_transcodings: Mapping[str, Transcoding] | None = (
-            transcoder.names if plain and isinstance(transcoder, JSONTranscoder) else None
-        )
-
-    def __len__(self) -> int:
-        return len(self._notifications)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        if index < 0:
-            index += len(self)
-        try:
-            return self._decoded[index]
-        except KeyError:
-            event = self._decoded[index] = self._decode(self._notifications[index])
-            return event
-
-    def __iter__(self) -> Iterator[Any]:
-        return (self[i] for i in range(len(self)))
-
-
-_JSON_IN = json.JSONDecoder()
-
-
-@dataclass(frozen=True)
 class Batch:
-    """A page of the log: the view's position before it, the stored notifications and the
-    same events decoded (on demand, see `DecodedOnDemand`). Positions only grow and may skip
-    numbers."""
+    """A page of the log: the view's position before it, the stored notifications, and their
+    facts (`projections.reading`: each read once, the first time a view asks for it).
+    Positions only grow and may skip numbers."""
 
-    start: int
-    notifications: Sequence[Notification]
-    events: Sequence[Any]
+    __slots__ = ("facts", "notifications", "start")
+
+    def __init__(
+        self, start: int, notifications: Sequence[Notification], facts: Sequence[Fact]
+    ) -> None:
+        self.start = start
+        self.notifications = notifications
+        self.facts = facts
+
+    @classmethod
+    def read(
+        cls, *, start: int, notifications: Sequence[Notification], mapper: Mapper[Any]
+    ) -> Batch:
+        """The batch of `notifications`, read with the application's `mapper`."""
+        return cls(start, notifications, Facts(notifications, mapper))
 
     @property
     def last(self) -> int:
@@ -102,24 +62,13 @@ class Batch:
     def __len__(self) -> int:
         return len(self.notifications)
 
-    @property
-    def json_transcodings(self) -> Mapping[str, Transcoding] | None:
-        """The transcodings by name when each stored state is plain JSON of the application's
-        JSON transcoder (a view may then read it without decoding the event); else None."""
-        return getattr(self.events, "json_transcodings", None)
-
-    def stored_json(self, index: int) -> Any:
-        """The parsed JSON of the `index`th notification's stored state (read it only when
-        `json_transcodings` says the states are plain JSON)."""
-        return _JSON_IN.decode(bytes(self.notifications[index].state).decode("utf-8"))
-
-    def of(self, *classes: type[Any]) -> Iterator[tuple[Notification, Any]]:
-        """Each notification whose event is an instance of `classes`, with that event, in log
-        order; the others are not decoded."""
-        events = self.events
+    def of(self, *classes: type[Any]) -> Iterator[Fact]:
+        """The fact of each notification whose event class is one of `classes` (or a
+        subclass), in log order; the others are not read."""
+        facts = self.facts
         for index, notification in enumerate(self.notifications):
             if issubclass(event_class(notification.topic), classes):
-                yield notification, events[index]
+                yield facts[index]
 
 
 def copy_rows(
@@ -204,11 +153,11 @@ class ViewRecorder(PostgresTrackingRecorder):
         only in the sense that the runner never hands the same events twice."""
         raise NotImplementedError
 
-    def position_lock(self, curs: Cursor[DictRow]) -> int:
+    def position_lock(self, curs: Cursor[DictRow], application_name: str) -> int:
         """Takes this generation's writer lock for the transaction; returns its position."""
         curs.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self.tracking_table_name,)
         )
-        curs.execute(self.max_tracking_id_statement, ("Ledger",))
+        curs.execute(self.max_tracking_id_statement, (application_name,))
         row = curs.fetchone()
         return int(row["max"] or 0) if row else 0

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from ledger import codes
@@ -35,6 +34,56 @@ from ledger.sequence import FilingSequence
 from ledger.storage.crypto import ERASED, FieldCipher, is_sealed, sealed_hint
 from ledger.systems import VideoSystem
 from ledger.units import Unit
+from projections.reading import Fact, fact_of_event, jsonable
+from projections.reading.facts import TYPED, AccountOpened, SystemChanged, SystemFact, SystemMoved
+from projections.reading.reader import recorded_at, snake_name
+
+__all__ = [
+    "BOOKKEEPING",
+    "TYPES",
+    "ActorInfo",
+    "AuditItem",
+    "ItemActor",
+    "describe",
+    "event_type",
+    "fields_after",
+    "installed_cipher",
+    "jsonable",
+    "masked",
+    "public_id",
+    "recorded_at",
+    "reveal",
+    "shown_class",
+    "use_cipher",
+]
+
+
+class ItemActor(TypedDict):
+    account_id: str | None
+    role: str | None
+    name: str | None
+
+
+class ActorInfo(ItemActor):
+    """Who recorded an event, with the unit they acted for and their district."""
+
+    on_behalf_of: str | None
+    division_code: str | None
+
+
+class AuditItem(TypedDict):
+    """One event as history, audit and feed items show it (all but its `hash`)."""
+
+    seq: int
+    type: str
+    recorded_at: str
+    effective_on: str | None
+    actor: ItemActor
+    on_behalf_of: str | None
+    channel: str | None
+    data: dict[str, Any]
+    diff: dict[str, Any] | None
+
 
 TYPES: dict[type[Any], str] = {
     VideoSystem.Filed: "filed",
@@ -142,49 +191,18 @@ _FIXED_LINE = re.compile(r"(?<![0-9-])0[0-9]{2,3}-[0-9]{7,8}(?![0-9])")
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
 
 
-def event_type(event: Any) -> str | None:
+def event_type(event: Fact | Any) -> str | None:
     """The contract's name for the event; None for bookkeeping that no item shows.
     An event class this table does not know yet is shown under its snake_case name."""
-    if isinstance(event, BOOKKEEPING):
+    cls = event.kind if isinstance(event, Fact) else type(event)
+    if issubclass(cls, BOOKKEEPING):
         return None
-    known = TYPES.get(type(event))
-    if known is not None:
-        return known
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    return TYPES.get(cls) or snake_name(cls)
 
 
 def shown_class(cls: type[Any]) -> bool:
     """Whether events of `cls` are shown as items (`event_type` is not None for them)."""
     return not issubclass(cls, BOOKKEEPING)
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-ready copy: dates ISO 8601, UUIDs and enums strings, value objects dicts."""
-    # Exact types first: the general checks below (an ABC's isinstance above all) cost more
-    # than the copy itself, and a rebuild calls this for every value of every event.
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is dict:
-        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "as_dict"):
-        return jsonable(value.as_dict())
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    if isinstance(value, str):
-        return str(value)  # a StrEnum becomes its plain value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
 
 
 @lru_cache(maxsize=8192)
@@ -236,33 +254,23 @@ def _masked_plain(value: str, key: str | None) -> str:
     return value if key in _CODES else scrub_text(value)
 
 
-def event_data(event: Any) -> dict[str, Any]:
+def event_data(fact: Fact) -> dict[str, Any]:
     """What the event says besides who, when and how: JSON-ready, personal numbers masked."""
-    # masked(jsonable(...)) in one pass, member by member (the same values, half the copies).
-    data = {k: _masked_jsonable(v, k) for k, v in vars(event).items() if k not in _NOT_DATA}
-    if isinstance(event, Attachment.Uploaded):
-        data["attachment_id"] = masked(str(event.originator_id), "attachment_id")
+    # Members other than the typed ones are JSON-ready already (projections/reading).
+    data = {
+        k: masked(jsonable(v) if k in TYPED else v, k)
+        for k, v in fact.state.items()
+        if k not in _NOT_DATA
+    }
+    if issubclass(fact.kind, Attachment.Uploaded):
+        data["attachment_id"] = masked(str(fact.originator_id), "attachment_id")
     return data
 
 
-def _masked_jsonable(value: Any, key: str | None) -> Any:
-    """`masked(jsonable(value), key)`."""
-    kind = type(value)
-    if kind is str:
-        return _masked_text(value, key)
-    if kind in _UNMASKED:
-        return value
-    if kind is dict:
-        return {str(k): _masked_jsonable(v, str(k)) for k, v in value.items()}
-    if kind is list:
-        return [_masked_jsonable(v, key) for v in value]
-    return masked(jsonable(value), key)
-
-
-def event_actor(event: Any) -> dict[str, Any]:
+def event_actor(fact: Fact) -> ActorInfo:
     """Who recorded the event. An account opening names the account itself: units open theirs
     online, and the command line that opens police accounts records no operator."""
-    actor = getattr(event, "actor", None)
+    actor = fact.actor
     if actor is not None:
         return {
             "account_id": actor.account_id,
@@ -271,73 +279,70 @@ def event_actor(event: Any) -> dict[str, Any]:
             "on_behalf_of": actor.on_behalf_of,
             "division_code": actor.division_code,
         }
-    if isinstance(event, Account.Opened):
+    if isinstance(fact, AccountOpened):
         return {
-            "account_id": str(event.originator_id),
-            "role": str(event.role),
-            "name": event.name,
+            "account_id": str(fact.originator_id),
+            "role": fact.role,
+            "name": fact.name,
             "on_behalf_of": None,
             "division_code": None,
         }
-    return dict.fromkeys(("account_id", "role", "name", "on_behalf_of", "division_code"))
+    return {
+        "account_id": None,
+        "role": None,
+        "name": None,
+        "on_behalf_of": None,
+        "division_code": None,
+    }
 
 
-def event_diff(event: Any, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+def event_diff(fact: Fact, fields: Mapping[str, Any]) -> dict[str, Any] | None:
     """For a change, `{field: {"old", "new"}}` against the filed `fields` before it, and the
     devices added (their keys) and removed under `devices`; None for any other event."""
-    if not isinstance(event, VideoSystem.Changed | VideoSystem.Moved):
+    if not isinstance(fact, SystemChanged | SystemMoved):
         return None
     diff: dict[str, Any] = {
-        name: {"old": jsonable(fields.get(name)), "new": jsonable(value)}
-        for name, value in event.changes.items()
+        name: {"old": jsonable(fields.get(name)), "new": value}
+        for name, value in fact.fields.items()
     }
-    if isinstance(event, VideoSystem.Moved):
-        moved: dict[str, Any] = masked(diff)
-        return moved
-    if event.devices_added or event.devices_removed:
+    if isinstance(fact, SystemChanged) and (fact.devices_added or fact.devices_removed):
         diff["devices"] = {
             "old": None,
             "new": None,
-            "added": [d.key for d in event.devices_added],
-            "removed": list(event.devices_removed),
+            "added": [d["key"] for d in fact.devices_added],
+            "removed": list(fact.devices_removed),
         }
     result: dict[str, Any] = masked(diff)
     return result
 
 
-def fields_after(event: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A system's filed fields (JSON-ready) after `event`, given those before it."""
-    if isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
-        return {**fields, **jsonable(event.filing)}
-    if isinstance(event, VideoSystem.Discovered):
-        return {**fields, **jsonable(event.facts)}
-    if isinstance(event, VideoSystem.Changed | VideoSystem.Moved):
-        return {**fields, **jsonable(event.changes)}
+def fields_after(event: Fact | Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A system's filed fields (JSON-ready) after an event (its fact, or the domain event),
+    given those before it."""
+    fact = fact_of_event(event)
+    if isinstance(fact, SystemFact):
+        return {**fields, **fact.fields}
     return dict(fields)
 
 
-def recorded_at(event: Any) -> datetime:
-    """When the event was recorded, in UTC."""
-    timestamp: datetime = event.timestamp
-    return timestamp.astimezone(UTC)
-
-
-def describe(event: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The history item of one event (all but its `hash`); `fields` are the system's filed
-    fields before it (empty for an event of anything but a system)."""
-    actor = event_actor(event)
-    effective_on = getattr(event, "effective_on", None)
-    channel = getattr(event, "channel", None)
+def describe(event: Fact | Any, fields: Mapping[str, Any]) -> AuditItem:
+    """The history item of one event, its fact or the domain event (all but its `hash`);
+    `fields` are the system's filed fields before it (empty for an event of anything but a
+    system)."""
+    fact = fact_of_event(event)
+    actor = event_actor(fact)
+    effective_on = fact.effective_on
+    channel = fact.channel
     return {
-        "seq": event.originator_version,
-        "type": event_type(event) or type(event).__name__,
-        "recorded_at": recorded_at(event).isoformat(),
+        "seq": fact.originator_version,
+        "type": event_type(fact) or fact.kind.__name__,
+        "recorded_at": recorded_at(fact).isoformat(),
         "effective_on": effective_on.isoformat() if effective_on is not None else None,
-        "actor": {k: actor[k] for k in ("account_id", "role", "name")},
+        "actor": {"account_id": actor["account_id"], "role": actor["role"], "name": actor["name"]},
         "on_behalf_of": actor["on_behalf_of"],
         "channel": str(channel) if channel is not None else None,
-        "data": event_data(event),
-        "diff": event_diff(event, fields),
+        "data": event_data(fact),
+        "diff": event_diff(fact, fields),
     }
 
 

@@ -1,10 +1,10 @@
 """Reading the feed: the audit view's rows in log order, each as one ready NDJSON line.
 
 The items are the audit route's (`projections.audit_reads.audit_item`), scoped by the same SQL
-(`_scope_sql`, so the two can never disagree on who sees what). What differs is speed: an
-event's `data` and `diff` go from the view's jsonb to the line as PostgreSQL writes them as
-text, never decoded into Python objects and encoded again; that round trip was most of the
-cost of a page (a filing with its devices is a few kilobytes of JSON).
+(`projections.scope.event_reach_sql`, so the two can never disagree on who sees what). What
+differs is speed: an event's `data` and `diff` go from the view's jsonb to the line as
+PostgreSQL writes them as text, never decoded into Python objects and encoded again; that round
+trip was most of the cost of a page (a filing with its devices is a few kilobytes of JSON).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from psycopg.sql import SQL
 
 from ledger.access import Reach
 from projections.audit import AuditView
-from projections.audit_reads import CHAIN_LINKS, _has_chain, _scope_sql, item_head
+from projections.audit_reads import CHAIN_LINKS, has_chain, item_head
+from projections.scope import event_reach_sql
 
 _COLUMNS = (
     "i.position, i.event_id, i.seq, i.type, i.system_id, i.unit_uscc, i.division_code,"
@@ -39,10 +40,10 @@ def read_feed(
     """The caller's lines in (after, upto], at most `limit`, in one short transaction; the
     position the next page starts after: the last line's when the page is full, else `upto`
     (every line up to it has been read)."""
-    scope_where, scope_params = _scope_sql(scope)
+    scope_where, scope_params = event_reach_sql(scope, alias="i")
     where = SQL(" AND ").join([SQL("i.position > %s"), SQL("i.position <= %s"), *scope_where])
     with reads.transaction(commit=False) as curs:
-        chain = _has_chain(curs)
+        chain = has_chain(curs)
         curs.execute(
             SQL(
                 "SELECT " + _COLUMNS + ", {h} AS hash FROM {t} i {j}"

@@ -19,7 +19,8 @@ later was not on the list before its discovery.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import date
+from typing import TypedDict
 from uuid import UUID
 
 from psycopg import Cursor
@@ -27,12 +28,50 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.rules import Rules, change_deadline, registration_deadline
-from ledger.system_checks import correction_met_on
 from ledger.systems import VideoSystem
 from projections.base import Batch, ViewRecorder
 from projections.overdue_reads import overdue_items
+from projections.reading import Fact
+from projections.reading.facts import (
+    CorrectionOrdered,
+    SystemCancelled,
+    SystemChanged,
+    SystemFact,
+    SystemFiled,
+    SystemMoved,
+)
 
-__all__ = ["KINDS", "OverdueView", "overdue_items"]
+__all__ = ["KINDS", "Duty", "OverdueView", "SystemRow", "overdue_items"]
+
+# The events that create a system, and its registration duty.
+_CREATED = (VideoSystem.Filed, VideoSystem.Discovered)
+
+
+class SystemRow(TypedDict, total=False):
+    """A row of `overdue_systems` (its key, `system_id`, aside)."""
+
+    filing_number: str | None
+    unit_uscc: str | None
+    name: str
+    division_code: str
+    place_category: int | None
+    status: str
+    commissioned_on: date
+
+
+class Duty(TypedDict, total=False):
+    """A row of `overdue_duties` (its key, `duty_id`, aside)."""
+
+    system_id: UUID
+    division_code: str
+    kind: str
+    due_on: date
+    provisional: bool
+    known_on: date
+    met_on: date | None
+    position: int
+    order_id: str | None
+
 
 KINDS = ("unfiled", "filed_late", "change_late", "correction_overdue", "due_soon")
 _SYSTEM_COLUMNS = (
@@ -87,7 +126,7 @@ class OverdueView(ViewRecorder):
 
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         shown = list(batch.of(VideoSystem.Event))
-        touched = list({e.originator_id for _, e in shown})
+        touched = list({f.originator_id for f in shown})
         if not touched:
             return
         systems, duties = self._load(curs, touched)
@@ -98,12 +137,10 @@ class OverdueView(ViewRecorder):
                 open_orders.setdefault(duty["system_id"], []).append(key)
         dirty_systems: set[UUID] = set()
         dirty_duties: set[str] = set()
-        for notification, event in shown:
-            sid = event.originator_id
-            changed = self._fold(systems, duties, open_orders, event, notification.id)
-            if isinstance(event, VideoSystem.Changed | VideoSystem.Moved) and (
-                "division_code" in event.changes
-            ):
+        for fact in shown:
+            sid = fact.originator_id
+            changed = self._fold(systems, duties, open_orders, fact)
+            if isinstance(fact, SystemChanged | SystemMoved) and "division_code" in fact.fields:
                 moved.add(sid)
             dirty_systems.add(sid)
             dirty_duties.update(changed)
@@ -120,61 +157,62 @@ class OverdueView(ViewRecorder):
     # --- folding ----------------------------------------------------------------------------
     def _fold(
         self,
-        systems: dict[UUID, dict[str, Any]],
-        duties: dict[str, dict[str, Any]],
+        systems: dict[UUID, SystemRow],
+        duties: dict[str, Duty],
         open_orders: dict[UUID, list[str]],
-        event: Any,
-        position: int,
+        fact: Fact,
     ) -> list[str]:
         """Applies one system event to the rows in memory; returns the duties it touched."""
-        sid = event.originator_id
-        touched = self._meet_orders(duties, open_orders, event)
-        if isinstance(event, VideoSystem.Filed | VideoSystem.Discovered):
-            source = event.filing if isinstance(event, VideoSystem.Filed) else event.facts
+        sid, position = fact.originator_id, fact.position
+        touched = self._meet_orders(duties, open_orders, fact)
+        if issubclass(fact.kind, _CREATED) and isinstance(fact, SystemFact):
             systems[sid] = {"status": "unfiled", "filing_number": None}
-            self._take_fields(systems[sid], source)
+            self._take_fields(systems[sid], fact)
+            assert fact.effective_on is not None
             duties[f"registration:{sid}"] = {
                 "system_id": sid,
                 "kind": "registration",
-                "known_on": event.effective_on,
+                "known_on": fact.effective_on,
                 "met_on": None,
                 "position": position,
                 "order_id": None,
             }
-        if isinstance(event, VideoSystem.Filed | VideoSystem.DiscoveredFiled):
-            self._take_fields(systems[sid], event.filing)
+        if isinstance(fact, SystemFiled):
+            self._take_fields(systems[sid], fact)
             systems[sid]["status"] = "filed"
-            duties[f"registration:{sid}"]["met_on"] = event.effective_on
-        elif isinstance(event, VideoSystem.Moved):  # no duty of the unit's
-            self._take_fields(systems[sid], event.changes)
-        elif isinstance(event, VideoSystem.Changed):
-            self._take_fields(systems[sid], event.changes)
-            deadline = change_deadline(event.effective_on, self._rules)
-            key = f"change:{sid}:{event.originator_version}"
+            duties[f"registration:{sid}"]["met_on"] = fact.effective_on
+        elif isinstance(fact, SystemMoved):  # no duty of the unit's
+            self._take_fields(systems[sid], fact)
+        elif isinstance(fact, SystemChanged):
+            self._take_fields(systems[sid], fact)
+            assert fact.effective_on is not None
+            deadline = change_deadline(fact.effective_on, self._rules)
+            key = f"change:{sid}:{fact.originator_version}"
             duties[key] = {
                 "system_id": sid,
                 "kind": "change",
                 "due_on": deadline.due_on,
                 "provisional": deadline.provisional,
-                "known_on": event.filed_on,
-                "met_on": event.filed_on,
+                "known_on": fact.filed_on,
+                "met_on": fact.filed_on,
                 "position": position,
                 "order_id": None,
             }
             touched.append(key)
-        elif isinstance(event, VideoSystem.Cancelled):
+        elif isinstance(fact, SystemCancelled):
             systems[sid]["status"] = "cancelled"
-        elif isinstance(event, VideoSystem.CorrectionOrdered):
-            key = f"correction:{event.order_id}"
+        elif isinstance(fact, CorrectionOrdered):
+            assert fact.effective_on is not None
+            key = f"correction:{fact.order_id}"
             duties[key] = {
                 "system_id": sid,
                 "kind": "correction",
-                "due_on": event.due_on,
+                "due_on": fact.due_on,
                 "provisional": False,
-                "known_on": event.effective_on,
+                "known_on": fact.effective_on,
                 "met_on": None,
                 "position": position,
-                "order_id": event.order_id,
+                "order_id": fact.order_id,
             }
             touched.append(key)
             open_orders.setdefault(sid, []).append(key)
@@ -187,38 +225,43 @@ class OverdueView(ViewRecorder):
         return touched
 
     @staticmethod
-    def _take_fields(system: dict[str, Any], source: Any) -> None:
+    def _take_fields(system: SystemRow, fact: SystemFact) -> None:
+        source = fact.fields
         for column in _SYSTEM_COLUMNS:
             if column in source:
-                system[column] = source[column]
+                value = fact.commissioned_on if column == "commissioned_on" else source[column]
+                system[column] = value  # type: ignore[literal-required]
 
     @staticmethod
     def _meet_orders(
-        duties: dict[str, dict[str, Any]], open_orders: dict[UUID, list[str]], event: Any
+        duties: dict[str, Duty], open_orders: dict[UUID, list[str]], fact: Fact
     ) -> list[str]:
-        """Meets the system's open correction orders that `event` answers."""
-        keys = open_orders.get(event.originator_id)
+        """Meets the system's open correction orders that the event answers."""
+        keys = open_orders.get(fact.originator_id)
         if not keys:
             return []
         met = []
         for key in keys:
-            met_on = correction_met_on(event, ordered_on=duties[key]["known_on"])
+            met_on = fact.meets_order_on(duties[key]["known_on"])
             if met_on is not None:
                 duties[key]["met_on"] = met_on
                 met.append(key)
         if met:
-            open_orders[event.originator_id] = [k for k in keys if k not in met]
+            open_orders[fact.originator_id] = [k for k in keys if k not in met]
         return met
 
     # --- storage ----------------------------------------------------------------------------
     def _load(
         self, curs: Cursor[DictRow], system_ids: list[UUID]
-    ) -> tuple[dict[UUID, dict[str, Any]], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[UUID, SystemRow], dict[str, Duty]]:
         curs.execute(
             SQL("SELECT * FROM {t} WHERE system_id = ANY(%s)").format(t=self.table("systems")),
             (system_ids,),
         )
-        systems = {row.pop("system_id"): dict(row) for row in curs.fetchall()}
+        systems: dict[UUID, SystemRow] = {
+            row.pop("system_id"): SystemRow(**row)  # type: ignore[typeddict-item]
+            for row in curs.fetchall()
+        }
         curs.execute(
             SQL(
                 "SELECT * FROM {t} WHERE system_id = ANY(%s)"
@@ -226,15 +269,18 @@ class OverdueView(ViewRecorder):
             ).format(t=self.table("duties")),
             (system_ids,),
         )
-        duties = {row.pop("duty_id"): dict(row) for row in curs.fetchall()}
+        duties: dict[str, Duty] = {
+            row.pop("duty_id"): Duty(**row)  # type: ignore[typeddict-item]
+            for row in curs.fetchall()
+        }
         return systems, duties
 
     def _write(
         self,
         curs: Cursor[DictRow],
-        systems: dict[UUID, dict[str, Any]],
+        systems: dict[UUID, SystemRow],
         dirty_systems: Iterable[UUID],
-        duties: dict[str, dict[str, Any]],
+        duties: dict[str, Duty],
         dirty_duties: Iterable[str],
     ) -> None:
         system_rows = [

@@ -10,6 +10,11 @@ Each page commits only if the view still stands where the page starts (checked u
 advisory lock in the same transaction), so a rebuild and a server, or two servers, can work on
 one generation without applying any event twice. One thread per view; an error stops that view,
 is kept, and is surfaced by `health()`.
+
+Each page's transaction also announces the view's new position (`POSITIONS_CHANNEL`, delivered
+on commit). A runner that only `observes` (a process whose views another process keeps: the API
+beside its projection worker) never takes a view's lock and follows those announcements, so its
+`wait` and `health` stay current without polling the database.
 """
 
 from __future__ import annotations
@@ -22,14 +27,14 @@ from typing import Any
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from ledger.rules import Rules
-from projections.base import Batch, DecodedOnDemand, ViewRecorder
+from projections.base import Batch, ViewRecorder
 from projections.leadership import Leadership
 from projections.registry import Registry
+from projections.tracking import record_position
 
 PAGE_SIZE = 1000
 IDLE_WAIT_SECONDS = 1.0
@@ -42,8 +47,14 @@ LISTEN_POLL_SECONDS = 0.1
 # A standby asks for a view's lock this often, and polls its position this often for readers.
 STANDBY_SECONDS = 1.0
 STANDBY_POLL_SECONDS = 0.05
-# How long a reader may go on seeing the previous generation's rules after a switch.
+# How long a reader may go on seeing the previous generation's rules after a switch; a keeping
+# runner asks the registry this often too (a page on a dropped generation fails and follows).
 REGISTRY_MAX_AGE_SECONDS = 1.0
+# Where each committed page announces `name:generation:position` (NOTIFY, sent on commit).
+POSITIONS_CHANNEL = "psvs_ledger_view_positions"
+# An observer re-reads a view's position from the database at least this often while it waits
+# (an announcement is lost while its listening connection is down).
+OBSERVE_POLL_SECONDS = 0.25
 
 
 class PositionMoved(Exception):
@@ -58,11 +69,15 @@ def apply_batch(view: ViewRecorder, batch: Batch, application_name: str) -> None
     """Writes one batch and its last position in one transaction, if the view is where the
     batch starts; otherwise raises PositionMoved and writes nothing."""
     with view.datastore.transaction(commit=True) as curs:
-        at = view.position_lock(curs)
+        at = view.position_lock(curs, application_name)
         if at != batch.start:
             raise PositionMoved(at)
         view.apply(curs, batch)
-        view._insert_tracking(curs, Tracking(application_name, batch.last))
+        record_position(view, curs, application_name, batch.last)
+        curs.execute(
+            "SELECT pg_notify(%s, %s)",
+            (POSITIONS_CHANNEL, f"{view.name}:{view.generation}:{batch.last}"),
+        )
 
 
 @dataclass
@@ -116,6 +131,8 @@ class BatchRunner:
         page_size: int = PAGE_SIZE,
         follow_registry: bool = True,
         exclusive: bool = False,
+        observes: bool = False,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self.app = app
         self.slot = slot
@@ -130,9 +147,14 @@ class BatchRunner:
         # A service's runners are exclusive: one process keeps each view (projections/
         # leadership.py). A rebuild's runner works on a generation nobody else keeps.
         self.leadership = Leadership(conninfo, slot.name) if exclusive else None
+        # An observer never keeps the view: another process does (its projection worker).
+        self.observes = observes
+        self.gather_seconds = gather_seconds
 
     @property
     def leading(self) -> bool:
+        if self.observes:
+            return False
         return self.leadership is None or self.leadership.held
 
     @property
@@ -173,15 +195,16 @@ class BatchRunner:
     def _step(self) -> int:
         """Applies the next page; returns how many events it held, or -1 when another process
         had moved the view on (nothing written; the next step starts from there)."""
-        if self.follow_registry and self.slot.refresh():
+        if self.follow_registry and self.slot.refresh(max_age=REGISTRY_MAX_AGE_SECONDS):
             self._moved(self.view.max_tracking_id(self.app.name) or 0)
         notifications = self.app.recorder.select_notifications(
             start=self.state.position, limit=self.page_size, inclusive_of_start=False
         )
         if not notifications:
             return 0
-        events = DecodedOnDemand(notifications, self.app.mapper)
-        batch = Batch(start=self.state.position, notifications=notifications, events=events)
+        batch = Batch.read(
+            start=self.state.position, notifications=notifications, mapper=self.app.mapper
+        )
         try:
             apply_batch(self.view, batch, self.app.name)
         except PositionMoved as moved:
@@ -226,7 +249,7 @@ class BatchRunner:
                 backoff = 0.0
                 self.state.caught_up.set()
                 if self._wake.wait(IDLE_WAIT_SECONDS):
-                    self._stop.wait(GATHER_SECONDS)
+                    self._stop.wait(self.gather_seconds)
         except BaseException as error:  # kept for health(); the thread ends
             self.state.error = error
             self._stop.set()
@@ -238,27 +261,55 @@ class BatchRunner:
 
     def _lead(self) -> bool:
         """True when this process keeps the view; a standby follows its position instead."""
+        if self.observes:
+            self._follow()
+            return False
         if self.leadership is None or self.leadership.held:
             return True
         if self.leadership.try_acquire():
             self.slot.refresh()
             self._moved(self.view.max_tracking_id(self.app.name) or 0)
             return True
-        self.slot.refresh()
-        self._moved(self.view.max_tracking_id(self.app.name) or 0)
+        self._follow()
         return False
 
+    def _follow(self) -> None:
+        """Reads where the view stands (in the live generation) from the database."""
+        self.slot.refresh()
+        self._moved(self.view.max_tracking_id(self.app.name) or 0)
+
+    def _announced(self, payload: str) -> None:
+        """An announcement on POSITIONS_CHANNEL: this view's, in its generation, moves it."""
+        name, _, rest = payload.partition(":")
+        generation, _, position = rest.partition(":")
+        if name != self.name or not position.isdigit():
+            return
+        if generation != str(self.view.generation):
+            self.slot.refresh()
+            return
+        with self._advanced:
+            if int(position) > self.state.position:
+                self.state.position = int(position)
+                self._advanced.notify_all()
+
     def _listen(self) -> None:
-        """Wakes the runner on each commit to the events table (NOTIFY from the recorder)."""
+        """Wakes the runner on each commit to the events table (NOTIFY from the recorder); an
+        observer follows the positions the keeping process announces instead."""
         recorder = self.app.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
+        channel = POSITIONS_CHANNEL if self.observes else recorder.channel_name
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True) as conn:
-                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+                    conn.execute(SQL("LISTEN {0}").format(Identifier(channel)))
+                    if self.observes:
+                        self._follow()  # what was announced before listening
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=LISTEN_POLL_SECONDS, stop_after=1):
-                            self._wake.set()
+                        for note in conn.notifies(timeout=LISTEN_POLL_SECONDS, stop_after=1):
+                            if self.observes:
+                                self._announced(note.payload)
+                            else:
+                                self._wake.set()
             except psycopg.OperationalError:
                 # The database went away; the runner polls meanwhile. Try again shortly.
                 self._stop.wait(IDLE_WAIT_SECONDS)
@@ -277,16 +328,29 @@ class BatchRunner:
             )
 
     def _wait_standby(self, position: int, timeout: float) -> bool:
-        """Another process keeps the view: watch its position in the database."""
+        """Another process keeps the view: watch its position in the database (an observer:
+        wait for its announcements, reading the database now and then in case one was lost)."""
         deadline = time.monotonic() + timeout
         while True:
+            if self.observes:
+                with self._advanced:
+                    if self._advanced.wait_for(
+                        lambda: self.state.position >= position,
+                        min(OBSERVE_POLL_SECONDS, max(deadline - time.monotonic(), 0.0)),
+                    ):
+                        return True
+            if time.monotonic() >= deadline:
+                return False
             self.slot.refresh()
             at = self.view.max_tracking_id(self.app.name) or 0
             if at >= position:
+                if self.observes:
+                    self._moved(max(at, self.state.position))
                 return True
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(STANDBY_POLL_SECONDS)
+            if not self.observes:
+                time.sleep(STANDBY_POLL_SECONDS)
 
     def health(self) -> dict[str, Any]:
         head = self.app.recorder.max_notification_id() or 0

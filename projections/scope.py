@@ -49,6 +49,21 @@ def reach_sql(
     return [SQL("(") + SQL(" OR ").join(parts) + SQL(")")], [pattern] * len(division_columns)
 
 
+def event_reach_sql(reach: Reach, *, alias: str) -> tuple[list[Composable], list[Any]]:
+    """The rule over the audit view's event rows (the audit and the feed read the same): a
+    unit-side caller sees its units' events and its own acts (its uploads, its account);
+    police-side a division prefix (an officer's is the whole code) on the event's district or
+    the one a move left, which rows without a division never match; "" (an admin, an auditor
+    for everywhere) every row; no reach, nothing."""
+    return reach_sql(
+        reach,
+        uscc_column="unit_uscc",
+        division_columns=("division_code", "previous_division_code"),
+        actor_column="actor_account_id",
+        alias=alias,
+    )
+
+
 def reach_condition(reach: Reach, *, division_column: str, params: dict[str, Any]) -> str:
     """The same rule for a query written with named parameters (the overdue lists), over a
     division column only: those lists hold police-side work, so a unit-side reach gets no

@@ -18,8 +18,9 @@ from psycopg.sql import SQL, Composable, Identifier
 from ledger.access import Reach
 from ledger.systems import VideoSystem
 from ledger.units import Unit
-from projections.base import Batch, ViewRecorder, copy_rows, event_class
-from projections.documents import fold, fold_stored
+from projections.base import Batch, ViewRecorder, copy_rows
+from projections.documents import fold
+from projections.reading.facts import UnitRegistered, VerificationDecided
 from projections.scope import reach_sql
 
 # Built once: json.dumps with options builds an encoder per call (same bytes either way).
@@ -60,15 +61,9 @@ class StatusView(ViewRecorder):
     def apply(self, curs: Cursor[DictRow], batch: Batch) -> None:
         """Folds the batch's system events into their documents; records units and their
         verification."""
-        # Picked by the class of their topic: the others are never decoded.
-        shown = [
-            (index, notification, cls)
-            for index, notification in enumerate(batch.notifications)
-            if issubclass(cls := event_class(notification.topic), _SHOWN)
-        ]
-        system_ids = list(
-            {_uuid(n.originator_id) for _, n, cls in shown if issubclass(cls, VideoSystem.Event)}
-        )
+        # Picked by the class of their topic: the others are never read.
+        shown = list(batch.of(*_SHOWN))
+        system_ids = list({f.originator_id for f in shown if issubclass(f.kind, VideoSystem.Event)})
         docs: dict[UUID, dict[str, Any] | None] = {}
         if system_ids:
             curs.execute(
@@ -82,34 +77,19 @@ class StatusView(ViewRecorder):
         positions: dict[UUID, int] = {}
         units: list[tuple[str, str, str, str, int, Any]] = []
         decided: list[tuple[str, str]] = []
-        names = batch.json_transcodings
-        for index, notification, cls in shown:
-            if issubclass(cls, VideoSystem.Event):
-                system_id = _uuid(notification.originator_id)
-                doc = None
-                if names is not None:
-                    doc = fold_stored(
-                        docs.get(system_id),
-                        cls=cls,
-                        originator_id=system_id,
-                        originator_version=notification.originator_version,
-                        state=batch.stored_json(index),
-                        names=names,
-                    )
-                if doc is None:
-                    doc = fold(docs.get(system_id), batch.events[index])
-                docs[system_id] = doc
-                positions.setdefault(system_id, notification.id)
-                continue
-            event = batch.events[index]
-            if isinstance(event, Unit.Registered):
+        for fact in shown:
+            if issubclass(fact.kind, VideoSystem.Event):
+                system_id = fact.originator_id
+                docs[system_id] = fold(docs.get(system_id), fact)
+                positions.setdefault(system_id, fact.position)
+            elif isinstance(fact, UnitRegistered):
                 units.append(
-                    (event.uscc, event.division_code, event.name, event.verification,
-                     notification.id, event.timestamp)
+                    (fact.uscc, fact.division_code, fact.name, fact.verification,
+                     fact.position, fact.timestamp)
                 )  # fmt: skip
-            elif isinstance(event, Unit.VerificationDecided):
-                assert event.actor.on_behalf_of is not None  # the unit's USCC
-                decided.append((event.decision, event.actor.on_behalf_of))
+            elif isinstance(fact, VerificationDecided):
+                assert fact.actor is not None and fact.actor.on_behalf_of is not None
+                decided.append((fact.decision, fact.actor.on_behalf_of))
         self._write_units(curs, units, decided)
         self._write_docs(curs, docs, positions, stored)
 
@@ -179,10 +159,6 @@ class StatusView(ViewRecorder):
             ),
             rows,
         )
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
 
 
 def list_systems(

@@ -18,11 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from api.core.runtime import eventsourcing_env
 from api.core.settings import Settings
 from ledger.services.application import Ledger
+from tests.support.postgres import open_ledger, postgres_url, with_dbname
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +42,6 @@ def server_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _with_dbname(url: str, dbname: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return make_conninfo(**params)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh, empty database for one test."""
@@ -56,31 +49,12 @@ def database_url(server_url: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _postgres_url(_with_dbname(server_url, name))
+        yield postgres_url(with_dbname(server_url, name))
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-
-
-def _postgres_url(conninfo: str) -> str:
-    """A postgresql:// URL for a key=value conninfo (the settings take URLs)."""
-    if conninfo.startswith("postgresql://"):
-        return conninfo
-    params = conninfo_to_dict(conninfo)
-    host = str(params.get("host", "127.0.0.1"))
-    user = params.get("user", "postgres")
-    password = params.get("password")
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    if host.startswith("/"):
-        from urllib.parse import quote
-
-        return (
-            f"postgresql://{auth}/{params['dbname']}?host={quote(host, safe='')}"
-            f"&port={params.get('port', 5432)}"
-        )
-    return f"postgresql://{auth}{host}:{params.get('port', 5432)}/{params['dbname']}"
 
 
 @pytest.fixture
@@ -96,11 +70,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         accounts_per_address_per_day=0,
         upload_rate_per_minute=0,
     )
-
-
-def open_ledger(database_url: str) -> Ledger:
-    """The ledger on `database_url`, configured as the service configures it."""
-    return Ledger(env=eventsourcing_env(database_url, Settings(database_url=database_url)))
 
 
 @pytest.fixture

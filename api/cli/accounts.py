@@ -21,7 +21,8 @@ from api.core.settings import Settings
 
 
 @contextmanager
-def _ledger(settings: Settings) -> Iterator[Any]:
+def ledger_of(settings: Settings) -> Iterator[Any]:
+    """The ledger of a runtime without projections, closed when done (the operators' commands)."""
     from api.core.runtime import open_runtime
 
     runtime = open_runtime(settings, projections=False)
@@ -31,7 +32,8 @@ def _ledger(settings: Settings) -> Iterator[Any]:
         runtime.close()
 
 
-def _errors(run: Callable[[], int]) -> int:
+def reporting_errors(run: Callable[[], int]) -> int:
+    """`run()`, with a refused command's errors printed and exit status 2."""
     from ledger.errors import LedgerError, ValidationFailed
 
     try:
@@ -60,7 +62,7 @@ def create(args: argparse.Namespace, settings: Settings) -> int:
 
     def run() -> int:
         token, digest = new_token()
-        with _ledger(settings) as ledger:
+        with ledger_of(settings) as ledger:
             if role is Role.LEGAL_PERSON:
                 account = ledger.open_legal_person_account(
                     caller=None,
@@ -85,11 +87,11 @@ def create(args: argparse.Namespace, settings: Settings) -> int:
         print(token)
         return 0
 
-    return _errors(run)
+    return reporting_errors(run)
 
 
 def list_accounts(args: argparse.Namespace, settings: Settings) -> int:
-    with _ledger(settings) as ledger:
+    with ledger_of(settings) as ledger:
         accounts = ledger.accounts()
     print("account_id\trole\tstate\tdivision_or_unit\tagent_of\tname")
     for a in accounts:
@@ -107,7 +109,7 @@ def _set_enabled(enabled: bool) -> Callable[[argparse.Namespace, Settings], int]
         from api.core.logs import security_event
 
         def run() -> int:
-            with _ledger(settings) as ledger:
+            with ledger_of(settings) as ledger:
                 account = ledger.set_account_enabled(
                     account_id=UUID(args.account_id), enabled=enabled, reason=args.reason
                 )
@@ -116,7 +118,7 @@ def _set_enabled(enabled: bool) -> Callable[[argparse.Namespace, Settings], int]
             print(f"account {account.id} {'enabled' if enabled else 'disabled'}")
             return 0
 
-        return _errors(run)
+        return reporting_errors(run)
 
     return handler
 
@@ -130,7 +132,7 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     def run() -> int:
-        with _ledger(settings) as ledger:
+        with ledger_of(settings) as ledger:
             if args.account_id:
                 account = ledger.revoke_tokens(account_id=UUID(args.account_id), reason=args.reason)
                 security_event("tokens_revoked", account_id=str(account.id), via="cli")
@@ -144,7 +146,7 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"token of account {credential.account_id} revoked")
         return 0
 
-    return _errors(run)
+    return reporting_errors(run)
 
 
 def erase(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,7 +156,7 @@ def erase(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.storage.crypto import sealed_subject
 
     def run() -> int:
-        with _ledger(settings) as ledger:
+        with ledger_of(settings) as ledger:
             account = ledger.erase_account(account_id=UUID(args.account_id), reason=args.reason)
             kept = [
                 field
@@ -172,11 +174,11 @@ def erase(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return _errors(run)
+    return reporting_errors(run)
 
 
 def relink_agents(args: argparse.Namespace, settings: Settings) -> int:
-    with _ledger(settings) as ledger:
+    with ledger_of(settings) as ledger:
         written = ledger.relink_agents()
     print(f"{written} agent link(s) recorded on their accounts")
     return 0

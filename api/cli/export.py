@@ -19,7 +19,10 @@ def _today() -> date:
 
 def _export(args: argparse.Namespace, settings: Any) -> int:
     from api.core.runtime import open_runtime
-    from api.routes.exports import MAX_EXPORT_ROWS, TooMany, all_overdue, all_systems
+    from api.queries.overdue import all_overdue
+    from api.queries.paging import MAX_EXPORT_ROWS, TooMany
+    from api.queries.systems import all_systems
+    from api.queries.views import views_reached
     from api.sheets.exports import (
         OVERDUE_COLUMNS,
         SYSTEM_COLUMNS,
@@ -38,7 +41,7 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     runtime = open_runtime(settings, projections=False)
     try:
         head = runtime.head()
-        if not runtime.wait_for_views(head, settings.read_wait_seconds, names=(view,)):
+        if not views_reached(runtime, (view,), position=head):
             behind = head - runtime.view_position(view)
             print(
                 f"warning: the {view} view is {behind:,} events behind the log (is"

@@ -34,7 +34,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             workers=args.workers,
             projections=not args.no_projections,
         )
-    app = create_app(settings, projections=not args.no_projections)
+    # The views are kept by a projection worker process that this one supervises.
+    app = create_app(settings, projections="elsewhere" if args.no_projections else "worker")
     uvicorn.run(
         app,
         host=args.host or settings.host,
@@ -97,10 +98,9 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def _db_grants(args: argparse.Namespace, settings: Settings) -> int:
     from api.core.database import grant_statements, ledger_datastore, protect_event_tables
-    from api.core.runtime import database_url, eventsourcing_env
-    from ledger.services.application import Ledger
+    from api.core.runtime import build_ledger
 
-    ledger = Ledger(env=eventsourcing_env(database_url(settings), settings))
+    ledger = build_ledger(settings)
     try:
         protect_event_tables(ledger)
         with ledger_datastore(ledger).transaction(commit=True) as curs:
@@ -139,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = top.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the API (and the projection workers)")
+    serve = commands.add_parser("serve", help="run the API (and its projection worker)")
     serve.add_argument("--host", help="the address to listen on (default: LEDGER_HOST, 127.0.0.1)")
     serve.add_argument(
         "--port", type=port, help="the port to listen on (default: LEDGER_PORT, 8000)"
@@ -148,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=count,
         default=1,
-        help="API processes sharing the port; each view runs in exactly one of them",
+        help="API processes sharing the port; the views are kept by one projection worker",
     )
     serve.add_argument(
         "--no-projections",

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from api.cli.accounts import _errors, _ledger
+from api.cli.accounts import ledger_of, reporting_errors
 from api.cli.help import HelpFormatter
 from api.core.settings import Settings
 
@@ -25,7 +25,7 @@ def erase_contact(args: argparse.Namespace, settings: Settings) -> int:
     person = LEGAL_REPRESENTATIVE if args.legal_representative else CONTACT
 
     def run() -> int:
-        with _ledger(settings) as ledger:
+        with ledger_of(settings) as ledger:
             unit = ledger.erase_unit_person(uscc=args.uscc, person=person, reason=args.reason)
             subject = person_subject(unit.uscc, person)
             kept = [
@@ -43,7 +43,7 @@ def erase_contact(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return _errors(run)
+    return reporting_errors(run)
 
 
 def add_unit_commands(commands: Any) -> None:

@@ -1,4 +1,17 @@
-"""The composition root of the back end: the database, the ledger, the views and their runners."""
+"""The composition root of the back end: the database, the ledger, the views and their runners.
+
+Every entry point builds its ledger here (`build_ledger`, `open_runtime`): `serve` and its
+workers, the projection worker, the command line. This is where infrastructure is wired: psycopg's
+pipeline fix (api/core/psycopg_fix.py), the filings' group commit with its advisory locks, and who
+keeps the views (`ViewsKept`):
+
+- "here": this process runs each view's runner (`projections run`, the projection worker, tests);
+- "worker": a projection worker process, started and supervised by this one
+  (api/core/projection_worker.py), keeps them; this process observes their positions (`serve`);
+- "elsewhere": another process keeps them; this one observes (`serve --no-projections`, the
+  workers of `serve --workers N`, whose parent supervises the projection worker);
+- "none": no runner at all; a wait on a view reads its position from the database (commands).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +19,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory
@@ -18,16 +32,23 @@ from psycopg.conninfo import conninfo_to_dict
 from api.core.database import analyze_if_never_analyzed, ledger_datastore, protect_event_tables
 from api.core.embedded import start_embedded_postgres, stop_embedded_postgres
 from api.core.keys import load_cipher, view_configuration
+from api.core.psycopg_fix import install_pipeline_flush
 from api.core.settings import Settings
 from ledger.rules import Rules, calendar_version, rules_from_text, rules_text
 from ledger.services.application import Ledger
 from ledger.storage.crypto import FieldCipher
-from ledger.storage.postgres import SubjectKeys
+from ledger.storage.postgres import SubjectKeys, advisory_locks
 from projections.base import ViewRecorder, physical_prefix
 from projections.catalog import VIEWS
 from projections.event_items import installed_cipher, use_cipher
 from projections.registry import Registry
 from projections.runner import REGISTRY_MAX_AGE_SECONDS, BatchRunner, ViewSlot
+
+if TYPE_CHECKING:
+    from api.core.projection_worker import ProjectionWorker
+
+ViewsKept = Literal["here", "worker", "elsewhere", "none"]
+_KEPT: dict[bool, ViewsKept] = {True: "here", False: "none"}
 
 # The view whose rules system responses use (due dates, lateness), so both always agree.
 RULES_VIEW = "overdue"
@@ -92,6 +113,8 @@ class Runtime:
     configure_view: Callable[[ViewRecorder], None] | None = None
     # The cipher views and responses used before this runtime installed its ledger's.
     previous_cipher: FieldCipher | None = None
+    # The projection worker process this one supervises (`serve`), if any.
+    worker: ProjectionWorker | None = None
 
     # --- views ------------------------------------------------------------------------------
     def open_view(self, kind: type[ViewRecorder], generation: int, rules: Rules) -> ViewRecorder:
@@ -149,6 +172,8 @@ class Runtime:
         return self.slots["status"].view
 
     def start_projections(self) -> None:
+        if self.worker is not None:
+            self.worker.start()
         for runner in self.runners:
             runner.start()
 
@@ -182,9 +207,17 @@ class Runtime:
         return self.ledger.recorder.max_notification_id() or 0
 
     def health(self) -> list[dict[str, Any]]:
-        return [runner.health() for runner in self.runners]
+        """Each view's position, lag and error; a projection worker that is down or keeps
+        dying is every view's error."""
+        problem = self.worker.problem() if self.worker is not None else None
+        views = [runner.health() for runner in self.runners]
+        for view in views:
+            view["error"] = view["error"] or problem
+        return views
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         for runner in self.runners:
             runner.stop()
         self.ledger.close()
@@ -208,15 +241,48 @@ def _rules(text: str) -> Rules:
     return rules_from_text(text, source="the configured rules")
 
 
-def open_runtime(settings: Settings, *, projections: bool) -> Runtime:
+def build_ledger(
+    settings: Settings,
+    url: str | None = None,
+    *,
+    rules: Rules | None = None,
+    cipher: FieldCipher | None = None,
+) -> Ledger:
+    """The ledger as every entry point uses it, on `url` (default: the configured database)."""
+    install_pipeline_flush()  # before the event store's first write in this process
+    url = url or database_url(settings)
+    ledger = Ledger(env=eventsourcing_env(url, settings), rules=rules, cipher=cipher)
+    ledger.token_police_days = settings.police_token_days
+    ledger.token_unit_days = settings.unit_token_days
+    ledger.seal_names = settings.seal_names
+    # Concurrent filings share transactions; API processes take turns on a division-year.
+    ledger.share_transactions(hold=partial(advisory_locks, ledger_datastore(ledger)))
+    return ledger
+
+
+def open_runtime(settings: Settings, *, projections: bool | ViewsKept) -> Runtime:
+    """The back end for one process; `projections` says who keeps the views (`ViewsKept`;
+    True is "here", False "none")."""
+    kept: ViewsKept = projections if isinstance(projections, str) else _KEPT[projections]
     url = database_url(settings)
     with _schema_lock(url):
         runtime = _open(settings, url)
-    if projections:
-        runtime.runners = [
-            BatchRunner(app=runtime.ledger, slot=slot, conninfo=lambda: url, exclusive=True)
-            for slot in runtime.slots.values()
-        ]
+    if kept == "none":
+        return runtime
+    runtime.runners = [
+        BatchRunner(
+            app=runtime.ledger,
+            slot=slot,
+            conninfo=lambda: url,
+            exclusive=True,
+            observes=kept != "here",
+        )
+        for slot in runtime.slots.values()
+    ]
+    if kept == "worker":
+        from api.core.projection_worker import ProjectionWorker
+
+        runtime.worker = ProjectionWorker(settings.model_copy(update={"database_url": url}))
     return runtime
 
 
@@ -233,9 +299,7 @@ def _schema_lock(url: str) -> Iterator[None]:
 def _open(settings: Settings, url: str) -> Runtime:
     env = eventsourcing_env(url, settings)
     configured = rules_text(settings.rules)
-    ledger = Ledger(env=env, rules=_rules(configured), cipher=load_cipher(settings))
-    ledger.token_police_days = settings.police_token_days
-    ledger.token_unit_days = settings.unit_token_days
+    ledger = build_ledger(settings, url, rules=_rules(configured), cipher=load_cipher(settings))
     protect_event_tables(ledger)
     analyze_if_never_analyzed(ledger)
     # Persons' data keys (crypto-shredding, ledger/storage/crypto.py) live in PostgreSQL; the views
@@ -243,7 +307,6 @@ def _open(settings: Settings, url: str) -> Runtime:
     subjects = SubjectKeys(ledger_datastore(ledger))
     subjects.create_table()
     ledger.cipher.subjects = subjects
-    ledger.seal_names = settings.seal_names
     previous_cipher = use_cipher(ledger.cipher)
     factory = cast(PostgresFactory, InfrastructureFactory.construct(Environment("reads", env)))
     reads = factory.datastore

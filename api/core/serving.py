@@ -3,9 +3,9 @@
 The parent binds the socket once (with TCP_NODELAY, which accepted connections inherit on
 Linux: uvicorn's own `--workers` loses it and every keep-alive request then waits ~40 ms),
 forks the workers, restarts one that dies, and on SIGTERM or SIGINT stops them all. Each worker
-opens its own runtime; each view is kept by whichever worker holds its advisory lock
-(projections/leadership.py), the others stand by. With no database configured, the parent
-starts the embedded PostgreSQL once and hands its URL to the workers.
+opens its own runtime and observes the views, which one projection worker process keeps
+(api/core/projection_worker.py), started and supervised by the parent too. With no database
+configured, the parent starts the embedded PostgreSQL once and hands its URL to the workers.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(settings: Settings, sock: socket.socket, projections: bool) -> None:
+def _worker(settings: Settings, sock: socket.socket) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -43,7 +43,7 @@ def _worker(settings: Settings, sock: socket.socket, projections: bool) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     config = uvicorn.Config(
-        create_app(settings, projections=projections),
+        create_app(settings, projections="elsewhere"),  # the parent's projection worker keeps them
         log_level=settings.log_level,
         log_config=uvicorn_log_config(settings.log_level),  # JSON lines too
         access_log=False,
@@ -58,6 +58,7 @@ def serve_workers(
     """Runs `workers` API processes on host:port until SIGTERM or SIGINT; returns 0."""
     from api.core.embedded import stop_embedded_postgres
     from api.core.preflight import listen_error
+    from api.core.projection_worker import ProjectionWorker
     from api.core.runtime import database_url, embedded_dir
 
     try:  # before the database starts: a busy port is one line (api/core/preflight.py)
@@ -70,7 +71,7 @@ def serve_workers(
     stopping = False
 
     def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_worker, args=(settings, sock, projections))
+        process = context.Process(target=_worker, args=(settings, sock))
         process.start()
         return process, time.monotonic()
 
@@ -81,6 +82,10 @@ def serve_workers(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     running = [start() for _ in range(workers)]
+    # After the forks: the projection worker's supervising thread lives in this process only.
+    views = ProjectionWorker(settings) if projections else None
+    if views is not None:
+        views.start()
     try:
         while not stopping:
             time.sleep(0.2)
@@ -91,6 +96,8 @@ def serve_workers(
                     raise SystemExit(f"worker {process.pid} exited at start ({process.exitcode})")
                 running[index] = start()
     finally:
+        if views is not None:
+            views.stop()
         for process, _ in running:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)

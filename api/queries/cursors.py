@@ -1,13 +1,13 @@
 """Opaque list cursors, signed: the keyset position of a page's last item.
 
-Every list that pages (`/v1/systems`, `/v1/audit`, `/v1/overdue` and the officer pages' lists)
-gives out and takes back its cursors through this one codec: the position as URL-safe base64
-JSON with an HMAC (itsdangerous) over it and the list's name. The key is derived from the
-officer pages' session key (`LEDGER_SESSION_KEY`, or the generated `<LEDGER_DATA_DIR>/session.key`),
-so every process of one install accepts the others' cursors, and changing that key only ends
-the paging in progress. A cursor this service did not give out for that list (forged, edited,
-another list's, another install's, or an unsigned one from before) is a 400 problem naming the
-`cursor` query parameter, never a 500.
+Every list that pages (`/v1/systems`, `/v1/audit`, `/v1/overdue` and the officer pages' lists,
+all read through api/queries) gives out and takes back its cursors through this one codec: the
+position as URL-safe base64 JSON with an HMAC (itsdangerous) over it and the list's name. The
+key is derived from the officer pages' session key (`LEDGER_SESSION_KEY`, or the generated
+`<LEDGER_DATA_DIR>/session.key`), so every process of one install accepts the others' cursors,
+and changing that key only ends the paging in progress. A cursor this service did not give out
+for that list (forged, edited, another list's, another install's, or an unsigned one from
+before) is a 400 problem naming the `cursor` query parameter, never a 500.
 
 `configure(settings)` (called by `create_app`) names the install whose key signs; the key itself
 is read on first use. Without it (a bare script) a random key of the process signs.
@@ -106,3 +106,18 @@ def a_day_and_id(position: list[Any]) -> tuple[date, str]:
     if not isinstance(day, str) or not isinstance(item, str):
         raise TypeError("not a position")
     return date.fromisoformat(day), item
+
+
+def after_number(list_name: str, cursor: str | None) -> int:
+    """The log or filing position a page of `list_name` continues after (0: the first page)."""
+    return decode(list_name, cursor, a_number) or 0
+
+
+def of_number(list_name: str, value: int | None) -> str | None:
+    """The cursor of a page of `list_name` ending at position `value` (None: the last page)."""
+    return encode(list_name, None if value is None else [value])
+
+
+def of_day_and_id(list_name: str, last: tuple[date, str] | None) -> str | None:
+    """The cursor of a page of `list_name` ending at `(due date, item id)` (None: the last)."""
+    return encode(list_name, None if last is None else [last[0].isoformat(), last[1]])

@@ -15,6 +15,8 @@ from api.http.problems import Problem
 from api.identity.tokens import new_token
 from api.middleware.limits import upload_quota
 from api.queries.render import unit_public
+from api.queries.units import unit_detail, units_list
+from api.routes.common import PROBLEMS
 from api.schemas.contract import (
     AccountCreate,
     AccountCreated,
@@ -27,23 +29,11 @@ from api.schemas.contract import (
     UnitPublic,
     VerificationDecision,
 )
-from ledger.access import reach_of
 from ledger.attachments import MAX_ATTACHMENT_BYTES, sniff_media_type
 from ledger.units import Verification
 from ledger.values import FieldError, Role
-from projections.status import list_units as list_units_view
 
 router = APIRouter(prefix="/v1")
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in {
-        401: "no or bad bearer token",
-        404: "absent, or outside the caller's scope",
-        409: "conflicts with the ledger's state",
-        413: "the upload is larger than 102,400 bytes",
-        422: "invalid fields, each named in `errors`",
-    }.items()
-}
 
 
 @router.post(
@@ -203,16 +193,12 @@ def list_units(
     ] = None,
 ) -> dict[str, Any]:
     """The units in the caller's reach, in the order registered (at most 1,000)."""
-    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("status",)):
-        raise Problem(
-            503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
-        )
-    return {"items": list_units_view(rt.reads, reach=reach_of(caller), verification=verification)}
+    return {"items": units_list(rt, caller, verification=verification)}
 
 
 @router.get("/units/{uscc}", response_model=UnitPublic, responses=PROBLEMS, tags=["units"])
 def read_unit(uscc: str, rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
-    return unit_public(rt.ledger.unit_for(caller, uscc), caller)
+    return unit_detail(rt, caller, uscc)
 
 
 @router.post(

@@ -10,12 +10,10 @@ from fastapi import APIRouter, Query
 
 from api.http.deps import Caller, QueryInstant, RuntimeDep
 from api.http.problems import Problem
-from api.queries import cursors
-from api.routes.accounts import PROBLEMS
+from api.queries.audit import AuditFilters, audit_page
+from api.routes.common import PROBLEMS
 from api.schemas.audit import AuditPage
-from ledger.access import reach_of
 from ledger.values import FieldError
-from projections.audit_reads import AuditFilters, read_audit
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -24,14 +22,6 @@ Instant = Annotated[
     QueryInstant | None,
     Query(description="an RFC 3339 instant with an offset, on recorded_at"),
 ]
-
-
-def _cursor(position: int | None) -> str | None:
-    return cursors.encode("audit", None if position is None else [position])
-
-
-def _after(cursor: str | None) -> int:
-    return cursors.decode("audit", cursor, cursors.a_number) or 0
 
 
 def _instant(value: datetime | None, name: str) -> datetime | None:
@@ -65,13 +55,4 @@ def audit(
         recorded_from=_instant(recorded_from, "from"),
         recorded_to=_instant(recorded_to, "to"),
     )
-    after = _after(cursor)
-    views = ["audit", *(["chain"] if "chain" in rt.slots else [])]
-    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=views):
-        raise Problem(
-            503, "the audit view is catching up; try again shortly", headers={"Retry-After": "1"}
-        )
-    items, next_after = read_audit(
-        rt.reads, scope=reach_of(caller), filters=filters, after=after, limit=limit
-    )
-    return {"items": items, "next_cursor": _cursor(next_after)}
+    return dict(audit_page(rt, caller, filters=filters, cursor=cursor, limit=limit))

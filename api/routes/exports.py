@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.core.logs import security_event
-from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.http.deps import Caller, QueryDate, RuntimeDep, Today
 from api.http.problems import Problem
 from api.middleware.concurrency import Slots, slots_of
-from api.queries.render import system_public
-from api.routes.accounts import PROBLEMS
-from api.routes.overdue import Kind
+from api.queries import scope
+from api.queries.overdue import Kind, all_overdue
+from api.queries.paging import MAX_EXPORT_ROWS, TooMany
+from api.queries.systems import all_systems as all_systems  # the tests hold exports back here
+from api.queries.systems import system_filters
+from api.queries.views import caught_up
+from api.routes.common import PROBLEMS
 from api.sheets.devices import device_sheet_template
 from api.sheets.exports import (
     MEDIA_TYPES,
@@ -31,15 +33,9 @@ from api.sheets.exports import (
     system_rows,
 )
 from api.sheets.template import SHEET_TITLE
-from ledger.access import Reach, reach_of, reads_police_lists
-from ledger.rules import Rules
-from projections.overdue import overdue_items
-from projections.status import list_systems
 
 router = APIRouter(prefix="/v1", tags=["exports"])
 
-MAX_EXPORT_ROWS = 100_000
-PAGE = 500
 EXPORT_RETRY_SECONDS = 5
 Format = Literal["xlsx", "csv"]
 FILE = {
@@ -51,10 +47,6 @@ FILE = {
 }
 
 
-class TooMany(Exception):
-    """More rows than an export holds."""
-
-
 def _download(content: bytes, *, fmt: str, stem: str) -> Response:
     media_type = MEDIA_TYPES.get(fmt, MEDIA_TYPES["xlsx"])
     stem = re.sub(r"[^0-9A-Za-z_.-]", "", stem)  # it may carry a query value
@@ -63,64 +55,6 @@ def _download(content: bytes, *, fmt: str, stem: str) -> Response:
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
     )
-
-
-def _wait(rt: Runtime, names: tuple[str, ...]) -> None:
-    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=names):
-        raise Problem(
-            503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
-        )
-
-
-def all_overdue(
-    rt: Runtime,
-    *,
-    as_of: date,
-    rules: Rules,
-    reach: Reach,
-    division_code: str | None,
-    kind: str | None,
-    cap: int = MAX_EXPORT_ROWS,
-) -> list[dict[str, Any]]:
-    """Every item of the overdue lists in scope, page by page; TooMany past `cap`."""
-    items: list[dict[str, Any]] = []
-    after = None
-    while True:
-        page, after = overdue_items(
-            rt.reads,
-            as_of=as_of,
-            rules=rules,
-            reach=reach,
-            division_code=division_code,
-            kind=kind,
-            after=after,
-            limit=PAGE,
-        )
-        items += page
-        if len(items) > cap:
-            raise TooMany
-        if after is None:
-            return items
-
-
-def all_systems(
-    rt: Runtime,
-    *,
-    reach: Reach,
-    filters: dict[str, Any],
-    today: date,
-    cap: int = MAX_EXPORT_ROWS,
-) -> list[dict[str, Any]]:
-    """Every system in scope matching `filters`, in filing order; TooMany past `cap`."""
-    rules = rt.rules
-    items: list[dict[str, Any]] = []
-    after: int | None = 0
-    while after is not None:
-        docs, after = list_systems(rt.reads, reach=reach, filters=filters, after=after, limit=PAGE)
-        items += [system_public(doc, rules, today=today) for doc in docs]
-        if len(items) > cap:
-            raise TooMany
-    return items
 
 
 def _exports(settings: Settings) -> Slots:
@@ -153,17 +87,16 @@ def export_overdue(
     as_of: Annotated[QueryDate | None, Query(description="a day; today if unset")] = None,
 ) -> Response:
     """The overdue lists (GET /v1/overdue) as one xlsx or CSV file, every page."""
-    if not reads_police_lists(caller):
-        raise Problem(403, "the overdue lists are for officers, auditors and admins")
+    reach = scope.police_reach(caller)
     day = as_of or today
     stem = f"overdue-{division_code or caller.division_code or 'all'}-{day.isoformat()}"
-    _wait(rt, ("overdue",))
+    caught_up(rt, ("overdue",))
     try:
         items = all_overdue(
             rt,
             as_of=day,
             rules=rt.rules,
-            reach=reach_of(caller),
+            reach=reach,
             division_code=division_code,
             kind=kind,
         )
@@ -190,16 +123,16 @@ def export_systems(
 ) -> Response:
     """The systems list (GET /v1/systems) as one xlsx or CSV file, every page."""
     stem = f"systems-{division_code or caller.division_code or 'mine'}-{today.isoformat()}"
-    _wait(rt, ("status",))
-    filters = {
-        "division_code": division_code,
-        "unit_uscc": unit_uscc,
-        "status": status,
-        "place_category": place_category,
-        "q": q,
-    }
+    caught_up(rt, ("status",))
+    filters = system_filters(
+        division_code=division_code,
+        unit_uscc=unit_uscc,
+        status=status,
+        place_category=place_category,
+        q=q,
+    )
     try:
-        items = all_systems(rt, reach=reach_of(caller), filters=filters, today=today)
+        items = all_systems(rt, reach=scope.reach(caller), filters=filters, today=today)
     except TooMany:
         raise _too_many() from None
     content = export_table(system_rows(items), SYSTEM_COLUMNS, format)

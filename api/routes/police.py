@@ -26,8 +26,7 @@ from api.http.deps import (
     today,
 )
 from api.http.problems import Problem
-from api.routes.accounts import PROBLEMS
-from api.routes.systems import system_response
+from api.routes.common import PROBLEMS, system_response
 from api.schemas.contract import (
     CorrectionOrderCreate,
     DiscoveryCreate,

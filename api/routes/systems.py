@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.core.runtime import Runtime
 from api.http.deps import (
     Caller,
     IdempotencyKey,
@@ -16,14 +15,12 @@ from api.http.deps import (
     QueryInstant,
     RuntimeDep,
     Today,
-    etag,
     expected_version,
     request_key,
 )
 from api.http.problems import Problem
-from api.queries import cursors
-from api.queries.render import change_duties_of, history, system_public
-from api.routes.accounts import PROBLEMS
+from api.queries import systems as reads
+from api.routes.common import PROBLEMS, WRITE_PROBLEMS, system_response
 from api.schemas.contract import (
     CancelRequest,
     ChangeRequest,
@@ -33,52 +30,8 @@ from api.schemas.contract import (
     SystemPublic,
 )
 from api.sheets.uploads import devices_from_sheet
-from ledger.access import reach_of
-from ledger.systems import VideoSystem
-from projections.chain import chain_hashes
-from projections.documents import system_document
-from projections.duty_reads import change_duties
-from projections.status import list_systems
 
 router = APIRouter(prefix="/v1", tags=["systems"])
-WRITE_PROBLEMS = {
-    **PROBLEMS,
-    412: {
-        "description": "If-Match names a stale version",
-        "content": {"application/problem+json": {}},
-    },
-    428: {"description": "If-Match is missing", "content": {"application/problem+json": {}}},
-}
-
-
-def system_response(
-    rt: Runtime,
-    system: VideoSystem,
-    today: Any,
-    *,
-    status: int = 200,
-    location: bool = False,
-    unit_verification: bool = False,
-) -> JSONResponse:
-    """A system's body (`SystemPublic`) with its `ETag` (and `Location`, for a creating write).
-
-    Its change duties come from its own state (its events up to this version), by the
-    overdue view's rules: a write's response and a read as of an instant need no view to
-    catch up, and the view, which keeps only the present, could not say what was known at
-    an instant."""
-    rules = rt.rules
-    changes = change_duties_of(system, rules)
-    body = SystemPublic.model_validate(
-        system_public(system_document(system), rules, today=today, changes=changes)
-    )
-    content = body.model_dump(mode="json")
-    if unit_verification:  # a filing's answer says whether its unit is still pending
-        unit = rt.ledger.find_unit(system.unit_uscc) if system.unit_uscc else None
-        content["unit_verification"] = None if unit is None else str(unit.verification)
-    headers = {"ETag": etag(system.version)}
-    if location:
-        headers["Location"] = f"/v1/systems/{system.id}"
-    return JSONResponse(content, status_code=status, headers=headers)
 
 
 @router.post("/systems", status_code=201, response_model=SystemPublic, responses=WRITE_PROBLEMS)
@@ -137,19 +90,9 @@ def read_system(
     as_of: Annotated[QueryInstant | None, Query(description="an RFC 3339 instant")] = None,
 ) -> JSONResponse:
     """The system now, or exactly as the ledger knew it at `as_of` (404 before it existed)."""
-    if as_of is None:
-        return system_response(rt, rt.ledger.system_for(caller, system_id), today)
-    if as_of.tzinfo is None:
+    if as_of is not None and as_of.tzinfo is None:
         raise Problem(422, "as_of needs an offset, e.g. 2025-05-01T12:00:00+08:00")
-    return system_response(rt, rt.ledger.system_as_of(caller, system_id, as_of), today)
-
-
-def _cursor(value: int | None) -> str | None:
-    return cursors.encode("systems", None if value is None else [value])
-
-
-def _after(cursor: str | None) -> int:
-    return cursors.decode("systems", cursor, cursors.a_number) or 0
+    return system_response(rt, reads.find_system(rt, caller, system_id, as_of=as_of), today)
 
 
 @router.get("/systems", response_model=SystemPage, responses=PROBLEMS)
@@ -165,34 +108,17 @@ def list_all(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Systems in the caller's scope, in filing order; reads every write made before it.
-    The duties of the page's changes come from the overdue view, in one query."""
-    if not rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("status", "overdue")):
-        raise Problem(
-            503, "the views are catching up; try again shortly", headers={"Retry-After": "1"}
-        )
-    docs, next_after = list_systems(
-        rt.reads,
-        reach=reach_of(caller),
-        filters={
-            "division_code": division_code,
-            "unit_uscc": unit_uscc,
-            "status": status,
-            "place_category": place_category,
-            "q": q,
-        },
-        after=_after(cursor),
-        limit=limit,
+    """Systems in the caller's scope, in filing order; reads every write made before it."""
+    filters = reads.system_filters(
+        division_code=division_code,
+        unit_uscc=unit_uscc,
+        status=status,
+        place_category=place_category,
+        q=q,
     )
-    rules = rt.rules
-    duties = change_duties(rt.reads, [doc["system_id"] for doc in docs])
-    return {
-        "items": [
-            system_public(doc, rules, today=today, changes=duties.get(doc["system_id"], ()))
-            for doc in docs
-        ],
-        "next_cursor": _cursor(next_after),
-    }
+    return dict(
+        reads.systems_page(rt, caller, filters=filters, cursor=cursor, limit=limit, today=today)
+    )
 
 
 @router.post(
@@ -248,10 +174,4 @@ def cancel_system(
 def system_history(system_id: UUID, rt: RuntimeDep, caller: Caller) -> dict[str, Any]:
     """Every event of the system in order: who, what, when, through which channel, and its
     link in the ledger's hash chain (`hash`, `prev_hash`: see `psvs-ledger verify`)."""
-    events = rt.ledger.system_events(caller, system_id)
-    rt.wait_for_views(rt.head(), rt.settings_read_wait, names=("chain",))
-    links = chain_hashes(rt.reads, system_id)
-    items = history(events, lambda event: links.get(event.originator_version, (None, None))[0])
-    for item in items:
-        item["prev_hash"] = links.get(item["seq"], (None, None))[1]
-    return {"items": items}
+    return {"items": reads.system_history(rt, caller, system_id)}

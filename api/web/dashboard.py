@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from api.core.logs import security_event
 from api.http.deps import today
+from api.queries.overdue import Kind
 from api.sheets.exports import MEDIA_TYPES, OVERDUE_COLUMNS, Columns, export_table, overdue_rows
 from api.web import reads
 from api.web.labels import OVERDUE_KINDS
@@ -17,7 +18,6 @@ from api.web.site import Officer, PageRoute, is_htmx, render, runtime_of
 
 router = APIRouter(route_class=PageRoute)
 
-Kind = Literal["unfiled", "filed_late", "change_late", "correction_overdue", "due_soon"]
 Format = Literal["xlsx", "csv"]
 
 

@@ -4,16 +4,22 @@
 accounts and units (`unit_commands`), systems (`system_commands`) and the police side
 (`police_commands`). Callers import `Ledger`, `RequestKey`, `Outcome` and
 `MAX_SEQUENCE_ATTEMPTS` from here.
+
+The constructor wires no infrastructure: it starts no thread and patches nothing. The
+composition root (api/core/runtime.py) decides whether concurrent filings share transactions
+(`share_transactions`) and how the event store reaches PostgreSQL.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from functools import partial
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.application import ProjectorFunction, project_aggregate
+from eventsourcing.persistence import JSONTranscoder, Transcoder
 
 from ledger.rules import Rules, load_rules
 from ledger.sequence import FilingSequence
@@ -23,10 +29,11 @@ from ledger.services.systems import MAX_SEQUENCE_ATTEMPTS, SystemCommands
 from ledger.services.units import UnitCommands
 from ledger.storage.crypto import FieldCipher
 from ledger.storage.group_commit import GroupCommitter
-from ledger.storage.postgres import advisory_locks, install_pipeline_flush
-from ledger.storage.transcodings import register_ledger_transcodings
+from ledger.storage.transcodings import FastJSONTranscoder, register_ledger_transcodings
 
 __all__ = ["MAX_SEQUENCE_ATTEMPTS", "Ledger", "Outcome", "RequestKey"]
+
+Hold = Callable[[Sequence[tuple[str, int]]], AbstractContextManager[Any]]
 
 
 class Ledger(UnitCommands, SystemCommands, PoliceCommands):
@@ -52,29 +59,48 @@ class Ledger(UnitCommands, SystemCommands, PoliceCommands):
         # Seals personal numbers before they are stored. Without one (tests, in-memory
         # ledgers) a random key lives in memory only: nothing is ever stored in clear.
         self.cipher = cipher or FieldCipher.ephemeral()
-        datastore = getattr(self.recorder, "datastore", None)  # PostgreSQL's; none in memory
-        if datastore is not None:
-            # The event store writes in psycopg's pipeline mode, which can hang on a large
-            # write (ledger/storage/postgres.py); installing the fix again changes nothing.
-            install_pipeline_flush()
-        # Concurrent filings share transactions (ledger/storage/group_commit.py).
-        self.filings = GroupCommitter(
+        # Each filing is saved in its own transaction until `share_transactions` is called.
+        self.filings = self._committer(hold=None)
+        self.filings.close()  # a closed committer files each filing alone, in its caller
+
+    def share_transactions(self, hold: Hold | None = None) -> GroupCommitter:
+        """From now on concurrent filings are saved together, by a committer thread
+        (ledger/storage/group_commit.py); `hold` lets processes take turns on a division-year
+        (`ledger.storage.postgres.advisory_locks` on PostgreSQL)."""
+        self.filings.close()
+        self.filings = self._committer(hold=hold)
+        return self.filings
+
+    def _committer(self, hold: Hold | None) -> GroupCommitter:
+        return GroupCommitter(
             save=self.save,
             sequence=lambda d, y: self._sequence(d, y),
             outcome=Outcome,
-            hold=None if datastore is None else partial(advisory_locks, datastore),
+            hold=hold,
         )
 
     def close(self) -> None:
         self.filings.close()
         super().close()
 
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON format, by orjson (ledger/storage/transcodings.py)."""
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_ledger_transcodings(transcoder)
 
-    def _take_snapshots(self, processing_event: Any) -> None:
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
         """Snapshots only speed up reads: once the events are committed, a failed snapshot
-        must not turn the acknowledged write into an error (and a retry into a double)."""
+        must not turn the acknowledged write into an error (and a retry into a double). The
+        library's `save` takes them through this method, after the commit."""
         with contextlib.suppress(Exception):
-            super()._take_snapshots(processing_event)
+            super().take_snapshot(aggregate_id, version, projector_func)

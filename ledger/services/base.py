@@ -1,6 +1,7 @@
 """What every command of the ledger needs: finding aggregates, the caller's reach, and saving a
 created aggregate once per Idempotency-Key. `Ledger` (ledger/services/application.py) is this base
-plus the command groups in `unit_commands`, `system_commands` and `police_commands`.
+plus the command groups: accounts (`accounts`), units and attachments (`units`), filing
+(`filing`), systems (`systems`) and the police side (`police`), each a module beside this one.
 
 Every command takes its caller, its dates and its request digest as arguments; nothing here
 reads a clock. Uniqueness (a USCC, a filing number, an idempotency key, an expected version)

@@ -9,71 +9,25 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 # The HTTP fixtures (an in-process app on a real PostgreSQL) for test_pages_http.py.
 from tests.e2e.conftest import client, runtime  # noqa: F401
+from tests.support.processes import CLI, Served, free_port, wait_ready
 
 CHROMIUM = Path(os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-READY_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 30.0
-CLI = Path(sys.executable).with_name("psvs-ledger")
-
-
-@dataclass(frozen=True)
-class Served:
-    """The running service: its base URL and the environment its commands share."""
-
-    url: str
-    env: dict[str, str]
-    log: Path
-
-    def officer_token(self, name: str = "张警官", division: str = "500108") -> str:
-        """What an operator does: `psvs-ledger accounts create`, the token on the last line."""
-        done = subprocess.run(
-            [str(CLI), "accounts", "create", "--role", "officer", "--division", division,
-             "--name", name],
-            env=self.env, capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
-        return done.stdout.strip().splitlines()[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /readyz answers 200 (the server's own readiness), or the server dies."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"psvs-ledger serve exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling a readiness endpoint: there is no position to wait on
-    pytest.fail(f"psvs-ledger serve was not ready in {READY_TIMEOUT_SECONDS}s:\n{log.read_text()}")
 
 
 @pytest.fixture
 def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LEDGER_DATABASE_URL": database_url,
@@ -88,7 +42,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log)
+        wait_ready(url, process, log)
         yield Served(url=url, env=env, log=log)
     finally:
         process.send_signal(signal.SIGTERM)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Served
+from tests.support.processes import Served
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Served
-from tests.browser.district import (
+from tests.support.http import SHANGHAI, auth
+from tests.support.processes import Served
+from tests.support.seeded import (
     COMMISSIONED,
     PAPER_FORM,
     District,
@@ -22,7 +23,6 @@ from tests.browser.district import (
     overdue_counts,
     seed,
 )
-from tests.e2e.helpers import SHANGHAI, auth
 
 pytestmark = pytest.mark.browser
 

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.web.sessions import SessionKeyError, session_key
 from ledger.values import Role
-from tests.browser.district import PAPER_FORM, bad_device_sheet, device_sheet
-from tests.browser.test_pages_http import csrf_of, log_in
-from tests.e2e.conftest import police_token
-from tests.e2e.helpers import NANAN, auth, bad_uscc, filed, make_uscc, unit_account
+from tests.support.codes import NANAN, bad_uscc, make_uscc
+from tests.support.http import auth, filed, police_token, unit_account
+from tests.support.pages import csrf_of, log_in
+from tests.support.seeded import PAPER_FORM, bad_device_sheet, device_sheet
 
 
 @pytest.fixture
@@ -167,4 +168,4 @@ def test_the_session_key_is_generated_once_private_and_a_short_configured_key_is
     mode = (tmp_path / "var" / "session.key").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
     with pytest.raises(SessionKeyError):
-        session_key(Settings(data_dir=tmp_path / "var", session_key="short"))
+        session_key(Settings(data_dir=tmp_path / "var", session_key=SecretStr("short")))

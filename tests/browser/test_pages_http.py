@@ -11,26 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import police_token
-from tests.e2e.helpers import NANAN, auth, filed, today, unit_account
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "the page has a form with a CSRF field"
-    return found.group(1)
-
-
-def log_in(client: TestClient, token: str) -> None:
-    page = client.get("/officer/login")
-    response = client.post(
-        "/officer/login",
-        data={"token": token, "csrf_token": csrf_of(page.text), "next": "/officer/"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
+from tests.support.codes import NANAN
+from tests.support.http import auth, filed, police_token, today, unit_account
+from tests.support.pages import csrf_of, log_in
 
 
 @pytest.fixture
@@ -231,7 +214,7 @@ def test_a_system_outside_the_district_is_not_found(
 
 def officer_routes(client: TestClient) -> list[tuple[str, str]]:
     """(method, path) of every page route under /officer/ (the static files aside)."""
-    from tests.e2e.test_authorisation_matrix import app_routes
+    from tests.support.http import app_routes
 
     return sorted(
         (method, path)

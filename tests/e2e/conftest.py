@@ -1,9 +1,9 @@
-"""HTTP fixtures: the real app on a real PostgreSQL, with its projection runner started."""
+"""HTTP fixtures: the real app on a real PostgreSQL, with its projection runner started, and the
+accounts most tests act as (a test module may define its own)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.core.runtime import Runtime, open_runtime
 from api.core.settings import Settings
-from api.identity.tokens import new_token
 from ledger.values import Role
+from tests.support.codes import NANAN
+from tests.support.http import UnitAccount, police_token, unit_account
 
 
 @pytest.fixture
@@ -31,18 +32,18 @@ def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
         yield test_client
 
 
-def police_token(runtime: Runtime, role: Role, division: str | None, name: str = "警官") -> str:
-    """What `psvs-ledger accounts create` does: a police-side account and its token."""
-    token, digest = new_token()
-    runtime.ledger.open_account(
-        token_sha256=digest,
-        role=role,
-        name=name,
-        division_code=division,
-        today=date(2025, 5, 6),
-    )
-    return token
+@pytest.fixture
+def owner(client: TestClient) -> UnitAccount:
+    """The unit, registered online by its own legal-person account."""
+    return unit_account(client)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+@pytest.fixture
+def officer(runtime: Runtime) -> str:
+    """An officer of 南岸区."""
+    return police_token(runtime, Role.OFFICER, NANAN)
+
+
+@pytest.fixture
+def admin(runtime: Runtime) -> str:
+    return police_token(runtime, Role.ADMIN, None, name="管理员")

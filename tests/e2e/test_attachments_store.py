@@ -9,41 +9,32 @@ import argparse
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+from uuid import UUID
 
 import httpx
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.cli.attachments import add_attachment_commands
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from ledger.values import Role
-from tests.e2e.conftest import police_token
-from tests.e2e.helpers import (
-    NANAN,
+from tests.support.codes import NANAN
+from tests.support.http import (
     assert_problem,
+    client_with,
     file_system,
     filing_body,
     names_field,
     pdf_of_size,
+    police_token,
     unit_account,
     upload,
     upload_pdf,
 )
+from tests.support.postgres import sql_rows
 
 PERSON = {"kind": "person", "name": "王五", "phone": "13800138000"}
-
-
-def _client(settings: Settings, runtime: Runtime, **changes: object) -> TestClient:
-    return TestClient(create_app(settings.model_copy(update=changes), runtime=runtime))
-
-
-def _sql(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute(query, params)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
 
 
 def _collect(settings: Settings, capsys: pytest.CaptureFixture[str], *flags: str) -> Any:
@@ -67,13 +58,13 @@ def test_a_filing_with_a_scanned_form_keeps_its_bytes_out_of_the_log(
     response = file_system(client, officer, filing_body(owner.uscc, paper_form_id=form))
 
     assert response.status_code == 201, response.text
-    assert runtime.ledger.get_attachment(form).content == scan  # as callers read it
+    assert runtime.ledger.get_attachment(UUID(form)).content == scan  # as callers read it
     url = str(settings.database_url)
-    [(log_bytes,)] = _sql(
+    [(log_bytes,)] = sql_rows(
         url, "SELECT sum(octet_length(state)) FROM ledger_events WHERE notification_id > %s", before
     )
     assert log_bytes < len(scan) / 5
-    assert _sql(url, "SELECT size FROM attachment_blobs WHERE size = %s", len(scan)) == [
+    assert sql_rows(url, "SELECT size FROM attachment_blobs WHERE size = %s", len(scan)) == [
         (len(scan),)
     ]
 
@@ -89,23 +80,23 @@ def test_collect_removes_only_unreferenced_old_uploads_and_a_collected_one_is_re
     url = str(settings.database_url)
     # the form and the stray upload as if 31 days old (not the officer's business licence for
     # the unit's account: no event names it, see tests/integration/test_blob_store.py)
-    _sql(
+    sql_rows(
         url,
         "UPDATE attachment_blobs SET last_uploaded_at = now() - interval '31 days',"
         " last_referenced_at = now() - interval '31 days' WHERE size IN (2000, 3000)",
     )
-    blobs_before = _sql(url, "SELECT count(*) FROM attachment_blobs")[0][0]
+    blobs_before = sql_rows(url, "SELECT count(*) FROM attachment_blobs")[0][0]
 
     dry = _collect(settings, capsys, "--dry-run")
 
     assert dry["would_delete"] == 1 and dry["bytes"] == 3000
-    assert _sql(url, "SELECT count(*) FROM attachment_blobs")[0][0] == blobs_before
+    assert sql_rows(url, "SELECT count(*) FROM attachment_blobs")[0][0] == blobs_before
 
     done = _collect(settings, capsys)
 
     assert done["deleted"] == 1 and done["hashes"] == dry["hashes"]
-    assert _sql(url, "SELECT count(*) FROM attachment_blobs")[0][0] == blobs_before - 1
-    assert runtime.ledger.get_attachment(form).content == pdf_of_size(2000)
+    assert sql_rows(url, "SELECT count(*) FROM attachment_blobs")[0][0] == blobs_before - 1
+    assert runtime.ledger.get_attachment(UUID(form)).content == pdf_of_size(2000)
     refused = file_system(client, officer, filing_body(owner.uscc, paper_form_id=stray))
     problem = assert_problem(refused, 422)
     assert names_field(problem, "body", "paper_form_id")
@@ -115,7 +106,7 @@ def test_collect_removes_only_unreferenced_old_uploads_and_a_collected_one_is_re
 
 @pytest.fixture
 def quota(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with _client(settings, runtime, uploads_per_day=3, upload_bytes_per_day=250_000) as client:
+    with client_with(settings, runtime, uploads_per_day=3, upload_bytes_per_day=250_000) as client:
         yield client
 
 
@@ -153,7 +144,7 @@ def test_an_account_over_its_daily_upload_bytes_gets_429(
 
 
 def test_uploads_are_rate_limited_per_address(settings: Settings, runtime: Runtime) -> None:
-    with _client(settings, runtime, upload_burst=2, upload_rate_per_minute=0.5) as client:
+    with client_with(settings, runtime, upload_burst=2, upload_rate_per_minute=0.5) as client:
         tokens = [police_token(runtime, Role.OFFICER, NANAN, name=f"警官{n}") for n in range(3)]
         statuses = [upload(client, token).status_code for token in tokens]
 
@@ -164,7 +155,10 @@ def test_signups_per_address_per_day_are_shared_by_workers(
     settings: Settings, runtime: Runtime
 ) -> None:
     limited = {"accounts_per_address_per_day": 2}
-    with _client(settings, runtime, **limited) as one, _client(settings, runtime, **limited) as two:
+    with (
+        client_with(settings, runtime, **limited) as one,
+        client_with(settings, runtime, **limited) as two,
+    ):
         assert one.post("/v1/accounts", json={**PERSON, "phone": "1"}).status_code == 422
         assert one.post("/v1/accounts", json=PERSON).status_code == 201  # a failure did not count
         assert two.post("/v1/accounts", json=PERSON).status_code == 201
@@ -187,7 +181,7 @@ def test_a_configured_signup_verifier_must_accept_each_signup(
     settings: Settings, runtime: Runtime
 ) -> None:
     verifier = "tests.e2e.test_attachments_store:need_proof"
-    with _client(settings, runtime, signup_verifier=verifier) as client:
+    with client_with(settings, runtime, signup_verifier=verifier) as client:
         refused = client.post("/v1/accounts", json=PERSON)
         accepted = client.post("/v1/accounts", json=PERSON, headers={"X-Signup-Proof": "solved"})
 

@@ -13,17 +13,16 @@ from fastapi.testclient import TestClient
 from api.core.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
-    SHAPINGBA,
+from tests.support.codes import NANAN, SHAPINGBA, make_uscc
+from tests.support.http import (
     UnitAccount,
     assert_problem,
+    auth,
     change,
     change_body,
     filed,
-    make_uscc,
     open_legal_person,
+    police_token,
     register_unit,
     unit_account,
 )
@@ -58,7 +57,7 @@ def two(client: TestClient) -> Two:
 
 
 def audit(client: TestClient, token: str, **params: Any) -> dict[str, Any]:
-    response = client.get("/v1/audit", params=params, headers=bearer(token))
+    response = client.get("/v1/audit", params=params, headers=auth(token))
     assert response.status_code == 200, response.text
     page: dict[str, Any] = response.json()
     return page
@@ -130,13 +129,13 @@ def test_pages_are_complete_disjoint_and_stable_while_the_ledger_grows(
 
 def test_a_cursor_it_did_not_give_out_is_400(client: TestClient, runtime: Runtime) -> None:
     admin = police_token(runtime, Role.ADMIN, None)
-    response = client.get("/v1/audit", params={"cursor": "bm9wZQ=="}, headers=bearer(admin))
+    response = client.get("/v1/audit", params={"cursor": "bm9wZQ=="}, headers=auth(admin))
     assert_problem(response, 400)
 
 
 def test_limit_above_500_is_a_validation_error(client: TestClient, runtime: Runtime) -> None:
     admin = police_token(runtime, Role.ADMIN, None)
-    response = client.get("/v1/audit", params={"limit": 501}, headers=bearer(admin))
+    response = client.get("/v1/audit", params={"limit": 501}, headers=auth(admin))
     assert_problem(response, 422)
 
 
@@ -149,7 +148,7 @@ def test_a_systems_audit_items_match_its_history(
 ) -> None:
     officer = police_token(runtime, Role.OFFICER, NANAN)
     items = audit(client, officer, system_id=two.nanan_system)["items"]
-    response = client.get(f"/v1/systems/{two.nanan_system}/history", headers=bearer(officer))
+    response = client.get(f"/v1/systems/{two.nanan_system}/history", headers=auth(officer))
     assert response.status_code == 200, response.text
     history = response.json()["items"]
 
@@ -225,9 +224,7 @@ def test_an_instant_without_an_offset_is_a_validation_error(
     client: TestClient, runtime: Runtime
 ) -> None:
     admin = police_token(runtime, Role.ADMIN, None)
-    response = client.get(
-        "/v1/audit", params={"from": "2025-05-01T00:00:00"}, headers=bearer(admin)
-    )
+    response = client.get("/v1/audit", params={"from": "2025-05-01T00:00:00"}, headers=auth(admin))
     problem = assert_problem(response, 422)
     assert ["query", "from"] in [e["loc"] for e in problem["errors"]]
 
@@ -303,7 +300,7 @@ def test_the_route_answers_503_with_retry_after_while_the_view_lags(
     filed(client, two.nanan)
     runtime.settings_read_wait = 0.2
 
-    response = client.get("/v1/audit", headers=bearer(admin))
+    response = client.get("/v1/audit", headers=auth(admin))
 
     assert_problem(response, 503)
     assert response.headers["Retry-After"]
@@ -329,7 +326,7 @@ def test_no_id_card_or_phone_number_in_the_audit_or_the_logs(
     admin = police_token(runtime, Role.ADMIN, None)
     capsys.readouterr()
 
-    response = client.get("/v1/audit", params={"limit": 500}, headers=bearer(admin))
+    response = client.get("/v1/audit", params={"limit": 500}, headers=auth(admin))
 
     assert response.status_code == 200, response.text
     logs = capsys.readouterr().err

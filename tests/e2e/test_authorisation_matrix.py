@@ -10,7 +10,7 @@ as if absent; in scope but not the caller's to do is 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,15 +20,14 @@ from uuid import UUID
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from starlette.routing import Mount
 
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.identity.tokens import new_token, token_hash
 from ledger.accounts import Account, Credential
 from ledger.values import Role
-from tests.e2e import helpers as h
-from tests.e2e.conftest import police_token
+from tests.support import http as h
+from tests.support.http import app_routes, police_token
 
 A, B = "A", "B"
 MARK = {A: "MARK-A-7f3c", B: "MARK-B-91d2"}  # in each object's addresses, to spot leaks
@@ -360,24 +359,6 @@ SCOPED_LISTS = {
     "/v1/systems", "/v1/audit", "/v1/feed", "/v1/overdue", "/v1/overdue/export",
     "/v1/systems/export", "/v1/units",
 }  # fmt: skip
-
-
-def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
-    """(method, path) of every route, through included routers (HEAD aside)."""
-
-    def walk(routes: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-        for route in routes:
-            if hasattr(route, "effective_route_contexts"):
-                for context in route.effective_route_contexts():
-                    methods = getattr(context.original_route, "methods", None) or {"GET"}
-                    yield from ((m, context.path) for m in methods if m != "HEAD")
-            elif isinstance(route, Mount):
-                yield "GET", f"{prefix}{route.path}/{{path}}"
-            else:
-                methods = getattr(route, "methods", None) or {"GET"}
-                yield from ((m, f"{prefix}{route.path}") for m in methods if m != "HEAD")
-
-    yield from walk(app.routes)
 
 
 OPEN_ROUTES = {("POST", "/v1/accounts"), ("POST", "/v1/accounts/oidc")}

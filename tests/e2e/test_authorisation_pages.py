@@ -17,6 +17,7 @@ from tests.e2e.test_authorisation_matrix import (
     World,
     world_of,
 )
+from tests.support.pages import CSRF
 
 A, B = "A", "B"
 # The API matrix's principals, impostors included: an officer without a district and an
@@ -27,7 +28,6 @@ PAGE_ROLES = (
     "unit_a", "claimant_a", "expired", "rotated", "revoked", "anonymous",
 )  # fmt: skip
 POLICE = {"officer_a", "officer_b", "auditor_a", "auditor_cq", "auditor_x", "admin", "officer_none"}
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 Url = Callable[[World, str], str]
 Expect = Callable[[str, str], int]
@@ -125,8 +125,8 @@ def test_every_page_with_every_role(client: TestClient, runtime: object) -> None
                     wrong.append(f"POST {path} {role} forged CSRF: {forged.status_code}")
         if signed_in:  # and a real form answers only where the account reaches
             for obj in (A, B):
-                url = f"/officer/systems/{world.systems[obj]}/inspections"
-                answer = pages.post(url, data={"csrf_token": csrf, "inspected_on": "", "note": ""})
+                form = f"/officer/systems/{world.systems[obj]}/inspections"
+                answer = pages.post(form, data={"csrf_token": csrf, "inspected_on": "", "note": ""})
                 reach = obj in SEES[role]
                 if (answer.status_code == 404) == reach:
                     wrong.append(f"POST inspections {role} on {obj}: {answer.status_code}")

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.e2e.helpers import (
+from tests.support.http import (
     UnitAccount,
     change,
     change_body,

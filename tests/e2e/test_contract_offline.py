@@ -10,32 +10,20 @@ from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
+from tests.support.codes import make_uscc
+from tests.support.http import (
     UnitAccount,
     assert_problem,
+    auth,
     cancel,
     change,
     change_body,
     error_locs,
     file_system,
     filing_body,
-    make_uscc,
-    unit_account,
+    police_token,
     upload_pdf,
 )
-
-
-@pytest.fixture
-def owner(client: TestClient) -> UnitAccount:
-    """The unit, registered online by its own legal-person account."""
-    return unit_account(client)
-
-
-@pytest.fixture
-def officer(runtime: Runtime) -> str:
-    return police_token(runtime, Role.OFFICER, NANAN)
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def test_an_officer_files_offline_for_a_registered_unit_with_the_paper_forms_sca
 def test_an_offline_filing_is_recorded_as_the_officers_on_behalf_of_the_unit(
     client: TestClient, officer: str, owner: UnitAccount, offline: dict[str, Any]
 ) -> None:
-    response = client.get(f"/v1/systems/{offline['system_id']}/history", headers=bearer(officer))
+    response = client.get(f"/v1/systems/{offline['system_id']}/history", headers=auth(officer))
 
     assert response.status_code == 200, response.text
     [item] = response.json()["items"]
@@ -149,7 +137,7 @@ def test_an_auditor_of_prefix_5001_reads_a_system_of_500108(
 ) -> None:
     auditor = police_token(runtime, Role.AUDITOR, "5001")
 
-    response = client.get(f"/v1/systems/{offline['system_id']}", headers=bearer(auditor))
+    response = client.get(f"/v1/systems/{offline['system_id']}", headers=auth(auditor))
 
     assert response.status_code == 200, response.text
     assert response.headers["ETag"] == '"1"'
@@ -160,7 +148,7 @@ def test_an_auditor_of_prefix_5101_gets_404_for_a_system_of_500108(
 ) -> None:
     auditor = police_token(runtime, Role.AUDITOR, "5101")
 
-    response = client.get(f"/v1/systems/{offline['system_id']}", headers=bearer(auditor))
+    response = client.get(f"/v1/systems/{offline['system_id']}", headers=auth(auditor))
 
     assert_problem(response, 404)
 

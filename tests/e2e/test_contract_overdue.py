@@ -8,15 +8,8 @@ from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
-    SHAPINGBA,
-    assert_problem,
-    filed,
-    today,
-    unit_account,
-)
+from tests.support.codes import NANAN, SHAPINGBA
+from tests.support.http import assert_problem, auth, filed, police_token, today, unit_account
 
 
 def _late_filing(client: TestClient, days_in_use: int = 60) -> dict[str, object]:
@@ -28,7 +21,7 @@ def _late_filing(client: TestClient, days_in_use: int = 60) -> dict[str, object]
 
 
 def _overdue(client: TestClient, token: str, **params: object) -> dict[str, object]:
-    response = client.get("/v1/overdue", params=params, headers=bearer(token))
+    response = client.get("/v1/overdue", params=params, headers=auth(token))
     assert response.status_code == 200, response.text
     page: dict[str, object] = response.json()
     return page
@@ -72,7 +65,7 @@ def test_other_district_and_other_prefix_see_nothing(client: TestClient, runtime
 
 def test_unit_accounts_are_refused_the_police_lists(client: TestClient) -> None:
     account = unit_account(client)
-    response = client.get("/v1/overdue", headers=bearer(account.token))
+    response = client.get("/v1/overdue", headers=auth(account.token))
     assert_problem(response, 403)
 
 
@@ -98,9 +91,9 @@ def test_pages_cover_every_item_once(client: TestClient, runtime: Runtime) -> No
 
 def test_bad_kind_and_bad_cursor_are_problems(client: TestClient, runtime: Runtime) -> None:
     officer = police_token(runtime, Role.OFFICER, NANAN)
-    bad_kind = client.get("/v1/overdue", params={"kind": "late"}, headers=bearer(officer))
+    bad_kind = client.get("/v1/overdue", params={"kind": "late"}, headers=auth(officer))
     assert_problem(bad_kind, 422)
-    bad_cursor = client.get("/v1/overdue", params={"cursor": "x"}, headers=bearer(officer))
+    bad_cursor = client.get("/v1/overdue", params={"cursor": "x"}, headers=auth(officer))
     assert_problem(bad_cursor, 400)
 
 
@@ -115,5 +108,5 @@ def test_dates_and_instants_in_queries_are_text_never_unix_times(
         (f"/v1/systems/{system['system_id']}", {"as_of": "8916466355"}),
         ("/v1/audit", {"from": "0"}),
     ):
-        response = client.get(path, params=params, headers=bearer(officer))
+        response = client.get(path, params=params, headers=auth(officer))
         assert_problem(response, 422)

@@ -12,29 +12,20 @@ from httpx import Response
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
-    SHAPINGBA,
+from tests.support.codes import NANAN, SHAPINGBA
+from tests.support.http import (
     UnitAccount,
     assert_problem,
+    auth,
     cancel,
     error_locs,
     filed,
     names_field,
+    police_token,
+    system_history,
     today,
     unit_account,
 )
-
-
-@pytest.fixture
-def owner(client: TestClient) -> UnitAccount:
-    return unit_account(client)
-
-
-@pytest.fixture
-def officer(runtime: Runtime) -> str:
-    return police_token(runtime, Role.OFFICER, NANAN)
 
 
 @pytest.fixture
@@ -69,7 +60,7 @@ def post_order(
     return client.post(
         f"/v1/systems/{system_id}/correction-orders",
         json=body,
-        headers={**bearer(token), **headers},
+        headers={**auth(token), **headers},
     )
 
 
@@ -77,15 +68,8 @@ def post_inspection(
     client: TestClient, token: str, system_id: str, body: dict[str, Any], **headers: str
 ) -> Response:
     return client.post(
-        f"/v1/systems/{system_id}/inspections", json=body, headers={**bearer(token), **headers}
+        f"/v1/systems/{system_id}/inspections", json=body, headers={**auth(token), **headers}
     )
-
-
-def history(client: TestClient, token: str, system_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/v1/systems/{system_id}/history", headers=bearer(token))
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
 
 
 def test_an_officer_orders_a_correction_and_gets_the_systems_new_state(
@@ -134,7 +118,7 @@ def test_history_lists_the_order_and_the_inspection_with_actor_and_channel(
     assert post_order(client, officer, system_id, order).status_code == 201
     assert post_inspection(client, officer, system_id, inspection_body()).status_code == 201
 
-    items = history(client, owner.token, system_id)
+    items = system_history(client, owner.token, system_id)
 
     assert [item["type"] for item in items] == ["filed", "correction_ordered", "inspected"]
     ordered, inspected = items[1], items[2]
@@ -162,7 +146,7 @@ def test_a_consistent_inspection_meets_the_open_order(
     assert response.status_code == 201, response.text
     assert response.json()["open_correction_orders"] == 0
     assert response.json()["correction_orders"][0]["met_on"] == today().isoformat()
-    read = client.get(f"/v1/systems/{system_id}", headers=bearer(officer))
+    read = client.get(f"/v1/systems/{system_id}", headers=auth(officer))
     assert read.json()["open_correction_orders"] == 0
 
 
@@ -173,7 +157,7 @@ def test_an_officer_of_another_district_gets_404(
 
     assert_problem(post_order(client, stranger, system["system_id"], order_body()), 404)
     assert_problem(post_inspection(client, stranger, system["system_id"], inspection_body()), 404)
-    assert len(history(client, owner.token, system["system_id"])) == 1
+    assert len(system_history(client, owner.token, system["system_id"])) == 1
 
 
 def test_a_unit_account_gets_403_on_its_own_system_and_404_on_anothers(
@@ -189,7 +173,7 @@ def test_a_unit_account_gets_403_on_its_own_system_and_404_on_anothers(
     assert_problem(
         post_inspection(client, other.token, system["system_id"], inspection_body()), 404
     )
-    assert len(history(client, owner.token, system["system_id"])) == 1
+    assert len(system_history(client, owner.token, system["system_id"])) == 1
 
 
 def test_an_auditor_of_the_district_gets_403(
@@ -208,7 +192,7 @@ def test_nothing_is_ordered_or_inspected_after_a_cancellation(
 
     assert_problem(post_order(client, officer, system_id, order_body()), 409)
     assert_problem(post_inspection(client, officer, system_id, inspection_body()), 409)
-    assert len(history(client, owner.token, system_id)) == 2
+    assert len(system_history(client, owner.token, system_id)) == 2
 
 
 def test_a_bad_order_is_422_naming_every_bad_field_and_writes_nothing(
@@ -221,7 +205,7 @@ def test_a_bad_order_is_422_naming_every_bad_field_and_writes_nothing(
     assert names_field(problem, "reason")
     assert names_field(problem, "due_on")
     assert names_field(problem, "urgent")
-    assert len(history(client, owner.token, system["system_id"])) == 1
+    assert len(system_history(client, owner.token, system["system_id"])) == 1
 
 
 def test_an_order_due_today_is_422_naming_due_on(
@@ -232,7 +216,7 @@ def test_an_order_due_today_is_422_naming_due_on(
     problem = assert_problem(post_order(client, officer, system["system_id"], body), 422)
 
     assert error_locs(problem) == [["body", "due_on"]]
-    assert len(history(client, owner.token, system["system_id"])) == 1
+    assert len(system_history(client, owner.token, system["system_id"])) == 1
 
 
 def test_a_bad_inspection_is_422_naming_every_bad_field_and_writes_nothing(
@@ -247,7 +231,7 @@ def test_a_bad_inspection_is_422_naming_every_bad_field_and_writes_nothing(
     assert names_field(problem, "inspected_on")
     assert names_field(problem, "result")
     assert names_field(problem, "note")
-    assert len(history(client, owner.token, system["system_id"])) == 1
+    assert len(system_history(client, owner.token, system["system_id"])) == 1
 
 
 def test_an_inspection_dated_tomorrow_is_422_naming_inspected_on(
@@ -273,7 +257,7 @@ def test_a_retried_order_with_its_idempotency_key_returns_the_first_response(
     assert again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["ETag"] == first.headers["ETag"] == '"2"'
-    assert [i["type"] for i in history(client, owner.token, system_id)] == [
+    assert [i["type"] for i in system_history(client, owner.token, system_id)] == [
         "filed",
         "correction_ordered",
         "inspected",
@@ -291,7 +275,7 @@ def test_a_retried_inspection_with_its_idempotency_key_returns_the_first_respons
 
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
-    assert len(history(client, owner.token, system_id)) == 2
+    assert len(system_history(client, owner.token, system_id)) == 2
 
 
 def test_an_idempotency_key_reused_with_another_body_is_422(
@@ -304,7 +288,7 @@ def test_an_idempotency_key_reused_with_another_body_is_422(
     assert_problem(
         post_order(client, officer, system_id, order_body(reason="另一理由"), **key), 422
     )
-    assert len(history(client, owner.token, system_id)) == 2
+    assert len(system_history(client, owner.token, system_id)) == 2
 
 
 def discovery_body(**overrides: Any) -> dict[str, Any]:
@@ -324,7 +308,7 @@ def discovery_body(**overrides: Any) -> dict[str, Any]:
 def test_an_officer_records_a_discovery_and_orders_it_filed(
     client: TestClient, officer: str
 ) -> None:
-    discovered = client.post("/v1/discoveries", json=discovery_body(), headers=bearer(officer))
+    discovered = client.post("/v1/discoveries", json=discovery_body(), headers=auth(officer))
     assert discovered.status_code == 201, discovered.text
     assert (discovered.json()["status"], discovered.json()["filing_number"]) == ("unfiled", None)
     system_id = discovered.json()["system_id"]
@@ -339,7 +323,7 @@ def test_filing_a_discovered_system_meets_the_order_to_file_it(
     client: TestClient, officer: str, owner: UnitAccount
 ) -> None:
     body = discovery_body(unit_uscc=owner.uscc)
-    discovered = client.post("/v1/discoveries", json=body, headers=bearer(officer))
+    discovered = client.post("/v1/discoveries", json=body, headers=auth(officer))
     system_id = discovered.json()["system_id"]
     assert post_order(client, officer, system_id, order_body()).status_code == 201
 

@@ -14,14 +14,13 @@ from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
+from tests.support.codes import NANAN, SHAPINGBA, make_uscc
+from tests.support.http import (
     FILING_NUMBER,
-    NANAN,
     SHANGHAI,
-    SHAPINGBA,
     UnitAccount,
     assert_problem,
+    auth,
     cancel,
     change,
     change_body,
@@ -29,17 +28,13 @@ from tests.e2e.helpers import (
     filed,
     filing_body,
     list_systems,
-    make_uscc,
     open_legal_person,
+    police_token,
     register_unit,
+    system_history,
     today,
     unit_account,
 )
-
-
-@pytest.fixture
-def owner(client: TestClient) -> UnitAccount:
-    return unit_account(client)
 
 
 @pytest.fixture
@@ -50,14 +45,7 @@ def system(client: TestClient, owner: UnitAccount) -> dict[str, Any]:
 
 
 def read(client: TestClient, token: str, system_id: str, **params: Any) -> Any:
-    return client.get(f"/v1/systems/{system_id}", params=params, headers=bearer(token))
-
-
-def history(client: TestClient, token: str, system_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/v1/systems/{system_id}/history", headers=bearer(token))
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    return client.get(f"/v1/systems/{system_id}", params=params, headers=auth(token))
 
 
 def renamed(client: TestClient, owner: UnitAccount, system: dict[str, Any]) -> Any:
@@ -360,7 +348,7 @@ def test_history_lists_filed_changed_cancelled_in_order_with_who_when_and_how(
     renamed(client, owner, system)
     cancel(client, owner.token, system["system_id"], '"2"')
 
-    items = history(client, owner.token, system["system_id"])
+    items = system_history(client, owner.token, system["system_id"])
 
     assert [i["seq"] for i in items] == [1, 2, 3]
     assert [i["type"] for i in items] == ["filed", "changed", "cancelled"]
@@ -383,7 +371,7 @@ def test_the_history_of_a_change_carries_its_diff(
 ) -> None:
     renamed(client, owner, system)
 
-    items = history(client, owner.token, system["system_id"])
+    items = system_history(client, owner.token, system["system_id"])
 
     assert items[1]["diff"]["name"] == {
         "old": "南坪商圈视频监控系统",
@@ -400,7 +388,7 @@ def test_as_of_an_instant_between_filing_and_change_gives_the_old_state(
     renamed(client, owner, system)
     filed_at, changed_at = (
         datetime.fromisoformat(i["recorded_at"])
-        for i in history(client, owner.token, system["system_id"])
+        for i in system_history(client, owner.token, system["system_id"])
     )
     between = filed_at + (changed_at - filed_at) / 2
     assert filed_at < between < changed_at
@@ -418,7 +406,7 @@ def test_as_of_accepts_any_offset(
     renamed(client, owner, system)
     filed_at, changed_at = (
         datetime.fromisoformat(i["recorded_at"])
-        for i in history(client, owner.token, system["system_id"])
+        for i in system_history(client, owner.token, system["system_id"])
     )
     between = filed_at + (changed_at - filed_at) / 2
     in_chongqing = between.astimezone(SHANGHAI)
@@ -434,7 +422,7 @@ def test_as_of_before_the_filing_is_404(
     client: TestClient, owner: UnitAccount, system: dict[str, Any]
 ) -> None:
     filed_at = datetime.fromisoformat(
-        history(client, owner.token, system["system_id"])[0]["recorded_at"]
+        system_history(client, owner.token, system["system_id"])[0]["recorded_at"]
     )
 
     response = read(
@@ -480,7 +468,7 @@ def test_another_units_account_gets_404_for_its_history(
     stranger = unit_account(client)
 
     response = client.get(
-        f"/v1/systems/{system['system_id']}/history", headers=bearer(stranger.token)
+        f"/v1/systems/{system['system_id']}/history", headers=auth(stranger.token)
     )
 
     assert_problem(response, 404)

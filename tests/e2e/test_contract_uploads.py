@@ -9,16 +9,16 @@ from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
+from tests.support.codes import NANAN, make_uscc
+from tests.support.http import (
     assert_problem,
+    auth,
     error_locs,
     file_system,
     filing_body,
-    make_uscc,
     open_person,
     pdf_of_size,
+    police_token,
     register_unit,
     unit_account,
     upload,
@@ -123,7 +123,7 @@ def test_a_letter_uploaded_by_someone_else_is_422_naming_it(
     assert ["body", "authorization_letter_id"] in error_locs(problem)
     assert runtime.head() == before
     officer = police_token(runtime, Role.OFFICER, NANAN)
-    assert_problem(client.get(f"/v1/units/{uscc}", headers=bearer(officer)), 404)
+    assert_problem(client.get(f"/v1/units/{uscc}", headers=auth(officer)), 404)
 
 
 def test_a_letter_id_that_names_no_upload_is_422_naming_it(client: TestClient) -> None:

@@ -5,37 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
+from tests.support.codes import NANAN, bad_uscc, make_uscc
+from tests.support.http import (
     UnitAccount,
     assert_problem,
-    bad_uscc,
+    auth,
     device,
     error_locs,
     file_system,
     filing_body,
     list_systems,
-    make_uscc,
     names_field,
     open_legal_person,
     open_person,
+    police_token,
     register_unit,
     unit_account,
     unit_body,
     upload_pdf,
 )
-
-
-@pytest.fixture
-def owner(client: TestClient) -> UnitAccount:
-    return unit_account(client)
-
 
 # --- accounts and units ----------------------------------------------------------------------
 
@@ -54,7 +46,7 @@ def test_a_unit_with_a_bad_uscc_check_character_is_422_naming_body_uscc(
     assert ["body", "uscc"] in error_locs(problem)
     assert runtime.head() == before
     officer = police_token(runtime, Role.OFFICER, NANAN)
-    assert_problem(client.get(f"/v1/units/{uscc}", headers=bearer(officer)), 404)
+    assert_problem(client.get(f"/v1/units/{uscc}", headers=auth(officer)), 404)
 
 
 def test_a_legal_person_account_with_a_bad_uscc_is_422_naming_body_uscc(
@@ -85,7 +77,7 @@ def test_a_person_registering_a_unit_without_a_letter_is_422_naming_it(
     assert ["body", "authorization_letter_id"] in error_locs(problem)
     assert runtime.head() == before
     officer = police_token(runtime, Role.OFFICER, NANAN)
-    assert_problem(client.get(f"/v1/units/{uscc}", headers=bearer(officer)), 404)
+    assert_problem(client.get(f"/v1/units/{uscc}", headers=auth(officer)), 404)
 
 
 def test_a_unit_registered_twice_is_409(client: TestClient, owner: UnitAccount) -> None:
@@ -254,7 +246,7 @@ def test_a_request_without_a_token_is_401(client: TestClient) -> None:
 
 
 def test_a_request_with_a_bad_token_is_401(client: TestClient) -> None:
-    assert_problem(client.get("/v1/systems", headers=bearer("not-a-token")), 401)
+    assert_problem(client.get("/v1/systems", headers=auth("not-a-token")), 401)
 
 
 def test_a_filing_without_a_token_is_401_and_writes_nothing(

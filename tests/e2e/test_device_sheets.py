@@ -7,25 +7,23 @@ import csv
 import io
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.core.runtime import Runtime
 from api.sheets.exports import OVERDUE_COLUMNS, SYSTEM_COLUMNS
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    NANAN,
-    SHAPINGBA,
+from tests.support.codes import SHAPINGBA, make_device_id
+from tests.support.http import (
     UnitAccount,
     assert_problem,
+    auth,
     error_locs,
     file_system,
     filed,
     filing_body,
     list_systems,
-    make_device_id,
+    police_token,
     unit_account,
     upload,
     upload_pdf,
@@ -57,16 +55,6 @@ def sheet_filing(uscc: str, sheet_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-def owner(client: TestClient) -> UnitAccount:
-    return unit_account(client)
-
-
-@pytest.fixture
-def officer(runtime: Runtime) -> str:
-    return police_token(runtime, Role.OFFICER, NANAN)
-
-
 def test_a_unit_files_its_devices_from_a_csv_sheet(client: TestClient, owner: UnitAccount) -> None:
     sheet_id = upload_sheet(client, owner.token, sheet_csv(*good_rows(3)))
 
@@ -84,7 +72,7 @@ def test_a_unit_files_its_devices_from_a_csv_sheet(client: TestClient, owner: Un
 def test_an_officer_keys_in_a_paper_filing_with_an_xlsx_sheet(
     client: TestClient, officer: str, owner: UnitAccount
 ) -> None:
-    template = client.get("/v1/device-sheet-template", headers=bearer(officer))
+    template = client.get("/v1/device-sheet-template", headers=auth(officer))
     assert template.status_code == 200
     sheet_id = upload_sheet(client, officer, template.content, name="devices.xlsx")
     body = sheet_filing(owner.uscc, sheet_id, paper_form_id=upload_pdf(client, officer))
@@ -158,9 +146,9 @@ def test_an_officer_exports_the_overdue_lists_and_the_systems_of_the_district(
     filed(client, owner, name="南坪商圈二期")
     other = police_token(runtime, Role.OFFICER, SHAPINGBA)
 
-    systems = client.get("/v1/systems/export?format=csv", headers=bearer(officer))
-    overdue = client.get("/v1/overdue/export?format=xlsx", headers=bearer(officer))
-    elsewhere = client.get("/v1/systems/export?format=csv", headers=bearer(other))
+    systems = client.get("/v1/systems/export?format=csv", headers=auth(officer))
+    overdue = client.get("/v1/overdue/export?format=xlsx", headers=auth(officer))
+    elsewhere = client.get("/v1/systems/export?format=csv", headers=auth(other))
 
     assert systems.status_code == 200, systems.text
     assert "attachment" in systems.headers["content-disposition"]

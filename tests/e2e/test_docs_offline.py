@@ -21,8 +21,8 @@ from api.core.runtime import Runtime
 from api.core.settings import Settings
 from ledger.validation import device_errors, system_field_errors
 from ledger.values import PLACE_TYPES, Channel, DeviceType, Role, SystemStatus, UnitType
-from tests.e2e import helpers as h
-from tests.e2e.conftest import bearer, police_token
+from tests.support import http as h
+from tests.support.http import auth, police_token
 
 DOC_PAGES = ("/docs", "/redoc")
 # The routes that open an account, so need no token.
@@ -104,8 +104,8 @@ def test_production_shows_the_docs_files_to_admins_only(
     with TestClient(api.app.create_app(production, runtime=runtime)) as client:
         for path in (*DOC_PAGES, "/docs/assets/swagger-ui-bundle.js"):
             assert client.get(path).status_code == 401, path
-            assert client.get(path, headers=bearer(officer)).status_code == 404, path
-            assert client.get(path, headers=bearer(admin)).status_code == 200, path
+            assert client.get(path, headers=auth(officer)).status_code == 404, path
+            assert client.get(path, headers=auth(admin)).status_code == 200, path
 
 
 def test_the_openapi_names_the_bearer_scheme_on_every_route_that_needs_a_token(
@@ -117,7 +117,7 @@ def test_the_openapi_names_the_bearer_scheme_on_every_route_that_needs_a_token(
     assert schemes == {"bearerAuth": {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}}
     for path, operations in openapi["paths"].items():
         for method, operation in operations.items():
-            wanted = (
+            wanted: list[dict[str, list[str]]] | None = (
                 [{"bearerAuth": []}]
                 if path.startswith("/v1/") and (method, path) not in NO_TOKEN
                 else None
@@ -126,7 +126,7 @@ def test_the_openapi_names_the_bearer_scheme_on_every_route_that_needs_a_token(
 
 
 def test_a_route_that_needs_a_token_still_answers_its_own_401(client: TestClient) -> None:
-    for headers in ({}, bearer("made-up"), {"Authorization": "Basic eDp5"}):
+    for headers in ({}, auth("made-up"), {"Authorization": "Basic eDp5"}):
         answer = client.get("/v1/accounts/me", headers=headers)
         assert answer.status_code == 401
         assert answer.headers["content-type"].startswith("application/problem+json")

@@ -15,14 +15,15 @@ from api.core.runtime import Runtime, open_runtime
 from api.core.settings import Settings
 from ledger.values import Role
 from projections.event_items import event_type, public_id
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import (
-    SHAPINGBA,
+from tests.support.codes import SHAPINGBA
+from tests.support.http import (
     assert_problem,
+    auth,
     change,
     change_body,
     device,
     filed,
+    police_token,
     unit_account,
 )
 
@@ -36,11 +37,6 @@ SYSTEMS_EACH = 3
 def settings(settings: Settings) -> Settings:
     """Heartbeats every 0.2 s, so a follower wakes often enough to notice the end of a test."""
     return settings.model_copy(update={"feed_heartbeat_seconds": HEARTBEAT})
-
-
-@pytest.fixture
-def admin(runtime: Runtime) -> str:
-    return police_token(runtime, Role.ADMIN, None, name="管理员")
 
 
 def logged(rt: Runtime) -> list[tuple[int, str]]:
@@ -101,7 +97,7 @@ def test_a_follower_gets_every_event_once_in_order_while_writers_commit(
         expected.extend(logged(runtime))
         done.set()
 
-    with client.stream("GET", "/v1/feed", params={"follow": "true"}, headers=bearer(admin)) as r:
+    with client.stream("GET", "/v1/feed", params={"follow": "true"}, headers=auth(admin)) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith(NDJSON)
         thread = threading.Thread(target=writers)
@@ -119,7 +115,7 @@ def test_a_follower_resumes_after_a_disconnect_without_loss_or_repeat(
 ) -> None:
     write_concurrently(client, writers=2)
     first: list[dict[str, Any]] = []
-    with client.stream("GET", "/v1/feed", params={"follow": "true"}, headers=bearer(admin)) as r:
+    with client.stream("GET", "/v1/feed", params={"follow": "true"}, headers=auth(admin)) as r:
         for line in r.iter_lines():
             first.append(json.loads(line))
             if len(first) == 5:
@@ -135,7 +131,7 @@ def test_a_follower_resumes_after_a_disconnect_without_loss_or_repeat(
     thread = threading.Thread(target=more)
     thread.start()
     params = {"follow": "true", "after": str(first[-1]["position"])}
-    with client.stream("GET", "/v1/feed", params=params, headers=bearer(admin)) as r:
+    with client.stream("GET", "/v1/feed", params=params, headers=auth(admin)) as r:
         rest = follow_until(r.iter_lines(), done, expected)
     thread.join()
 
@@ -149,7 +145,7 @@ def test_an_idle_follower_gets_heartbeats_with_the_feed_position(
     head = runtime.head()
     last = logged(runtime)[-1][0]
     params = {"follow": "true", "after": str(last)}
-    with client.stream("GET", "/v1/feed", params=params, headers=bearer(admin)) as r:
+    with client.stream("GET", "/v1/feed", params=params, headers=auth(admin)) as r:
         lines = r.iter_lines()
         beats = [json.loads(next(lines)), json.loads(next(lines))]
 
@@ -162,9 +158,9 @@ def test_without_follow_the_feed_ends_after_limit_or_at_the_head(
     write_concurrently(client, writers=1)
     expected = logged(runtime)
 
-    everything = client.get("/v1/feed", headers=bearer(admin))
-    three = client.get("/v1/feed", params={"limit": 3}, headers=bearer(admin))
-    after = client.get("/v1/feed", params={"after": expected[2][0]}, headers=bearer(admin))
+    everything = client.get("/v1/feed", headers=auth(admin))
+    three = client.get("/v1/feed", params={"limit": 3}, headers=auth(admin))
+    after = client.get("/v1/feed", params={"after": expected[2][0]}, headers=auth(admin))
 
     assert everything.headers["content-type"].startswith(NDJSON)
     items = [json.loads(line) for line in everything.text.splitlines()]
@@ -193,8 +189,8 @@ def test_without_follow_the_feed_ends_after_limit_or_at_the_head(
 
 
 def test_feed_limits_are_checked(client: TestClient, admin: str) -> None:
-    assert_problem(client.get("/v1/feed", params={"limit": 10_001}, headers=bearer(admin)), 422)
-    assert_problem(client.get("/v1/feed", params={"after": -1}, headers=bearer(admin)), 422)
+    assert_problem(client.get("/v1/feed", params={"limit": 10_001}, headers=auth(admin)), 422)
+    assert_problem(client.get("/v1/feed", params={"after": -1}, headers=auth(admin)), 422)
     assert_problem(client.get("/v1/feed"), 401)
 
 
@@ -212,7 +208,7 @@ def test_a_change_in_the_feed_states_each_field_and_the_devices_added_and_remove
     changed = change(client, account.token, system["system_id"], body, '"1"')
     assert changed.status_code == 200, changed.text
 
-    lines = client.get("/v1/feed", headers=bearer(admin)).text.splitlines()
+    lines = client.get("/v1/feed", headers=auth(admin)).text.splitlines()
     [item] = [json.loads(x) for x in lines if json.loads(x)["type"] == "changed"]
 
     assert item["diff"]["name"] == {"old": "南坪商圈视频监控系统", "new": "新名称"}
@@ -228,10 +224,10 @@ def test_an_officer_of_another_district_sees_none_of_this_districts_events(
     nanan = police_token(runtime, Role.OFFICER, "500108")
     shapingba = police_token(runtime, Role.OFFICER, SHAPINGBA)
 
-    own = client.get("/v1/feed", headers=bearer(nanan)).text.splitlines()
-    other = client.get("/v1/feed", headers=bearer(shapingba)).text.splitlines()
+    own = client.get("/v1/feed", headers=auth(nanan)).text.splitlines()
+    other = client.get("/v1/feed", headers=auth(shapingba)).text.splitlines()
     params = {"follow": "true"}
-    with client.stream("GET", "/v1/feed", params=params, headers=bearer(shapingba)) as r:
+    with client.stream("GET", "/v1/feed", params=params, headers=auth(shapingba)) as r:
         first = json.loads(next(r.iter_lines()))
 
     # the window officer's business licence, the unit's registration, filings and changes
@@ -257,7 +253,7 @@ def test_a_server_without_projection_workers_follows_the_views_another_process_k
     try:
         with TestClient(create_app(settings, runtime=reader)) as bare:
             params = {"follow": "true"}
-            with bare.stream("GET", "/v1/feed", params=params, headers=bearer(admin)) as r:
+            with bare.stream("GET", "/v1/feed", params=params, headers=auth(admin)) as r:
                 thread = threading.Thread(target=writers)
                 thread.start()
                 items = follow_until(r.iter_lines(), done, expected)
@@ -271,7 +267,7 @@ def test_a_server_without_projection_workers_follows_the_views_another_process_k
 def test_feed_items_are_the_audit_routes_items(client: TestClient, admin: str) -> None:
     write_concurrently(client, writers=1)
 
-    audit = client.get("/v1/audit", params={"limit": 500}, headers=bearer(admin)).json()
-    feed = client.get("/v1/feed", headers=bearer(admin)).text.splitlines()
+    audit = client.get("/v1/audit", params={"limit": 500}, headers=auth(admin)).json()
+    feed = client.get("/v1/feed", headers=auth(admin)).text.splitlines()
 
     assert [json.loads(line) for line in feed] == audit["items"]

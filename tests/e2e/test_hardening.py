@@ -24,9 +24,17 @@ from api.middleware.headers import HEADERS
 from api.routes import exports as export_routes
 from api.routes import ledger as ledger_routes
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import NANAN, assert_problem, filed, names_field, today, unit_account
 from tests.e2e.test_officer_sessions import log_in
+from tests.support.codes import NANAN
+from tests.support.http import (
+    assert_problem,
+    auth,
+    filed,
+    names_field,
+    police_token,
+    today,
+    unit_account,
+)
 
 HEARTBEAT = 0.2
 
@@ -35,11 +43,6 @@ HEARTBEAT = 0.2
 def settings(settings: Settings) -> Settings:
     """Heartbeats every 0.2 s, so a follower notices soon that its client went away."""
     return settings.model_copy(update={"feed_heartbeat_seconds": HEARTBEAT})
-
-
-@pytest.fixture
-def admin(runtime: Runtime) -> str:
-    return police_token(runtime, Role.ADMIN, None, name="管理员")
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def late_filing(client: TestClient, days_in_use: int) -> None:
 
 
 def next_cursor(client: TestClient, path: str, token: str, **params: Any) -> str:
-    response = client.get(path, params={"limit": 1, **params}, headers=bearer(token))
+    response = client.get(path, params={"limit": 1, **params}, headers=auth(token))
     assert response.status_code == 200, response.text
     cursor = response.json()["next_cursor"]
     assert isinstance(cursor, str) and cursor
@@ -107,13 +110,13 @@ def test_a_forged_or_edited_cursor_is_400_naming_the_cursor_parameter(
     client: TestClient, cursors: dict[str, str], admin: str, path: str
 ) -> None:
     # The real cursor reads the next page.
-    given = client.get(path, params={"limit": 1, "cursor": cursors[path]}, headers=bearer(admin))
+    given = client.get(path, params={"limit": 1, "cursor": cursors[path]}, headers=auth(admin))
     assert given.status_code == 200, given.text
     assert len(given.json()["items"]) == 1
 
     others = [cursor for other, cursor in cursors.items() if other != path]
     for cursor in [*FORGED[path], edited(cursors[path], EDITED[path]), *others]:
-        answer = client.get(path, params={"cursor": cursor}, headers=bearer(admin))
+        answer = client.get(path, params={"cursor": cursor}, headers=auth(admin))
         assert_bad_cursor(answer)
     # A signed cursor with its signature changed (not in its last character: base64's spare
     # bits there may decode to the same bytes).
@@ -121,8 +124,8 @@ def test_a_forged_or_edited_cursor_is_400_naming_the_cursor_parameter(
     flipped = (
         cursors[path][:at] + ("A" if cursors[path][at] != "A" else "B") + cursors[path][at + 1 :]
     )
-    assert_bad_cursor(client.get(path, params={"cursor": flipped}, headers=bearer(admin)))
-    assert_bad_cursor(client.get(path, params={"cursor": "a" * 5000}, headers=bearer(admin)))
+    assert_bad_cursor(client.get(path, params={"cursor": flipped}, headers=auth(admin)))
+    assert_bad_cursor(client.get(path, params={"cursor": "a" * 5000}, headers=auth(admin)))
 
 
 def test_the_pages_lists_take_the_same_signed_cursors_and_refuse_forged_ones(
@@ -179,8 +182,8 @@ def test_readyz_tells_the_public_only_ok_or_degraded_and_an_admin_the_details(
 ) -> None:
     public = client.get("/readyz")
     assert (public.status_code, public.json()) == (200, {"status": "ok"})
-    assert client.get("/readyz", headers=bearer(officer)).json() == {"status": "ok"}
-    detailed = client.get("/readyz", headers=bearer(admin))
+    assert client.get("/readyz", headers=auth(officer)).json() == {"status": "ok"}
+    detailed = client.get("/readyz", headers=auth(admin))
     assert detailed.status_code == 200
     assert detailed.json()["status"] == "ok"
     assert {"head", "views"} <= set(detailed.json())
@@ -191,7 +194,7 @@ def test_readyz_tells_the_public_only_ok_or_degraded_and_an_admin_the_details(
     public = client.get("/readyz")
     assert (public.status_code, public.json()) == (503, {"status": "degraded"})
     assert "secret" not in public.text
-    detailed = client.get("/readyz", headers=bearer(admin))
+    detailed = client.get("/readyz", headers=auth(admin))
     assert detailed.status_code == 503 and "secret detail" in detailed.text
 
     def down() -> list[dict[str, Any]]:
@@ -202,10 +205,10 @@ def test_readyz_tells_the_public_only_ok_or_degraded_and_an_admin_the_details(
     assert (public.status_code, public.json()) == (503, {"status": "degraded"})
     assert public.headers["Retry-After"]
     assert "10.0.0.9" not in public.text and "RuntimeError" not in public.text
-    detailed = client.get("/readyz", headers=bearer(admin))
+    detailed = client.get("/readyz", headers=auth(admin))
     assert detailed.status_code == 503 and "RuntimeError" in detailed.json()["database"]
     # Any other token gets the public answer: readiness stays public.
-    unknown = client.get("/readyz", headers=bearer("psvs_not-a-token"))
+    unknown = client.get("/readyz", headers=auth("psvs_not-a-token"))
     assert (unknown.status_code, unknown.json()) == (503, {"status": "degraded"})
 
 
@@ -231,22 +234,22 @@ def test_a_token_has_at_most_four_followers_the_fifth_is_429(
     with ExitStack() as stack:
         for _ in range(4):
             stream = stack.enter_context(
-                client.stream("GET", "/v1/feed", params=follow, headers=bearer(admin))
+                client.stream("GET", "/v1/feed", params=follow, headers=auth(admin))
             )
             assert stream.status_code == 200
             next(stream.iter_lines())  # the first heartbeat: it follows
-        fifth = client.get("/v1/feed", params=follow, headers=bearer(admin))
+        fifth = client.get("/v1/feed", params=follow, headers=auth(admin))
         problem = assert_problem(fifth, 429)
         assert int(fifth.headers["Retry-After"]) >= 1, problem
         # Another token, and the same token without follow, are not held back.
-        with client.stream("GET", "/v1/feed", params=follow, headers=bearer(officer)) as other:
+        with client.stream("GET", "/v1/feed", params=follow, headers=auth(officer)) as other:
             assert other.status_code == 200
-        assert client.get("/v1/feed", headers=bearer(admin)).status_code == 200
+        assert client.get("/v1/feed", headers=auth(admin)).status_code == 200
 
     # The followers went away: their slots are free again.
     followers = slots(client.app, "feed_followers")
     wait_until(lambda: followers.held() == 0)
-    with client.stream("GET", "/v1/feed", params=follow, headers=bearer(admin)) as again:
+    with client.stream("GET", "/v1/feed", params=follow, headers=auth(admin)) as again:
         assert again.status_code == 200
 
 
@@ -292,13 +295,13 @@ def test_one_verification_at_a_time_per_account_and_two_in_all(
     monkeypatch: pytest.MonkeyPatch,
     in_background: Callable[[Callable[[], Response]], list[Response]],
 ) -> None:
-    gate = Gate(ledger_routes.verify)
+    gate = Gate(ledger_routes.verify)  # type: ignore[attr-defined]  # patched where the route calls it
     monkeypatch.setattr(ledger_routes, "verify", gate)
     auditor = police_token(runtime, Role.AUDITOR, None, name="审计员")
     third = police_token(runtime, Role.ADMIN, None, name="另一管理员")
 
     def verify(token: str) -> Callable[[], Response]:
-        return lambda: client.get("/v1/ledger/verification", headers=bearer(token))
+        return lambda: client.get("/v1/ledger/verification", headers=auth(token))
 
     try:
         first = in_background(verify(admin))
@@ -330,7 +333,7 @@ def test_an_account_runs_at_most_two_exports_at_once(
 
     def export(token: str) -> Callable[[], Response]:
         params = {"format": "csv"}
-        return lambda: client.get("/v1/systems/export", params=params, headers=bearer(token))
+        return lambda: client.get("/v1/systems/export", params=params, headers=auth(token))
 
     try:
         running = [in_background(export(officer)) for _ in range(2)]
@@ -338,9 +341,7 @@ def test_an_account_runs_at_most_two_exports_at_once(
         third = export(officer)()
         assert_problem(third, 429)
         assert third.headers["Retry-After"]
-        overdue = client.get(
-            "/v1/overdue/export", params={"format": "csv"}, headers=bearer(officer)
-        )
+        overdue = client.get("/v1/overdue/export", params={"format": "csv"}, headers=auth(officer))
         assert_problem(overdue, 429)  # the cap counts every export of the account
         other = in_background(export(colleague))  # another account is not held back
         wait_until(lambda: gate.waiting == 3)

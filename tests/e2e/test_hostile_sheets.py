@@ -1,4 +1,4 @@
-"""Hostile device sheets (tests/sheet_corpus.py): each is refused with a clear error naming
+"""Hostile device sheets (tests/support/sheets.py): each is refused with a clear error naming
 `device_sheet_id`, read in a worker process whose CPU, memory and time are limited.
 
 Speed is not asserted here (benchmarks measure it: bench/hostile_sheets.py); what each file
@@ -19,8 +19,8 @@ from api.sheets import worker as sheet_worker
 from api.sheets.files import SheetInvalid
 from api.sheets.worker import SheetWorkers
 from ledger.attachments import MAX_ATTACHMENT_BYTES
-from tests.e2e.helpers import assert_problem, file_system, filing_body, unit_account, upload
-from tests.sheet_corpus import Hostile, corpus
+from tests.support.http import assert_problem, file_system, filing_body, unit_account, upload
+from tests.support.sheets import Hostile, corpus
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "hostile-sheets.jsonl"
 CORPUS = corpus()

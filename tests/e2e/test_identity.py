@@ -18,8 +18,8 @@ from api.core.runtime import Runtime
 from api.identity.tokens import CACHE_SECONDS, new_token, token_hash
 from ledger.accounts import Account, Credential
 from ledger.values import Role
-from tests.e2e import helpers as h
-from tests.e2e.conftest import police_token
+from tests.support import http as h
+from tests.support.http import police_token
 
 # --- impostors ---------------------------------------------------------------------------------
 
@@ -341,7 +341,7 @@ def test_the_command_line_lists_disables_and_revokes_accounts(
 ) -> None:
     import io
 
-    from api.cli.main import main as cli
+    from api.cli import main as cli
 
     settings = client.app.state.settings  # type: ignore[attr-defined]
     monkeypatch.setenv("LEDGER_DATABASE_URL", str(settings.database_url))

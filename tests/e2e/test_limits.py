@@ -9,23 +9,18 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from ledger.values import Role
-from tests.e2e import helpers as h
-from tests.e2e.conftest import bearer, police_token
+from tests.support import http as h
+from tests.support.http import auth, client_with, police_token
 
 PERSON = {"kind": "person", "name": "王五", "phone": "13800138000"}
 
 
-def _client(settings: Settings, runtime: Runtime, **changes: object) -> TestClient:
-    return TestClient(create_app(settings.model_copy(update=changes), runtime=runtime))
-
-
 @pytest.fixture
 def strict(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    with _client(
+    with client_with(
         settings,
         runtime,
         account_burst=2,
@@ -56,11 +51,11 @@ def test_each_token_is_rate_limited_on_its_own(strict: TestClient) -> None:
     first = strict.post("/v1/accounts", json=PERSON).json()["token"]
     second = strict.post("/v1/accounts", json=PERSON).json()["token"]
 
-    answers = [strict.get("/v1/systems", headers=bearer(first)).status_code for _ in range(4)]
+    answers = [strict.get("/v1/systems", headers=auth(first)).status_code for _ in range(4)]
 
     assert answers == [200, 200, 200, 429]
-    assert strict.get("/v1/systems", headers=bearer(second)).status_code == 200
-    refused = strict.get("/v1/systems", headers=bearer(first))
+    assert strict.get("/v1/systems", headers=auth(second)).status_code == 200
+    refused = strict.get("/v1/systems", headers=auth(first))
     _is_problem(refused, 429)
     assert int(refused.headers["retry-after"]) >= 1
 
@@ -110,7 +105,7 @@ def test_a_chunked_upload_over_the_cap_is_refused(strict: TestClient) -> None:
         "/v1/attachments",
         content=chunks(),
         headers={
-            **bearer(token),
+            **auth(token),
             "content-type": f"multipart/form-data; boundary={boundary.decode()}",
         },
     )
@@ -132,7 +127,7 @@ def test_every_list_caps_its_page_at_500(client: TestClient, runtime: Runtime) -
     assert "/v1/systems" in lists
     for path in lists:
         limit = 10_001 if path == "/v1/feed" else 501  # the feed's own cap is 10,000
-        answer = client.get(path, params={"limit": limit}, headers=bearer(admin))
+        answer = client.get(path, params={"limit": limit}, headers=auth(admin))
         assert answer.status_code == 422, path
 
 
@@ -152,12 +147,12 @@ def test_production_shows_docs_and_metrics_to_admins_only(
 ) -> None:
     admin = police_token(runtime, Role.ADMIN, None)
     officer = police_token(runtime, Role.OFFICER, "500108")
-    with _client(settings, runtime, environment="production") as client:
+    with client_with(settings, runtime, environment="production") as client:
         for path in ("/docs", "/redoc", "/metrics"):
             assert client.get(path).status_code == 401, path
-            assert client.get(path, headers=bearer("made-up")).status_code == 401, path
-            assert client.get(path, headers=bearer(officer)).status_code == 404, path
-            assert client.get(path, headers=bearer(admin)).status_code == 200, path
+            assert client.get(path, headers=auth("made-up")).status_code == 401, path
+            assert client.get(path, headers=auth(officer)).status_code == 404, path
+            assert client.get(path, headers=auth(admin)).status_code == 200, path
         assert client.get("/openapi.json").status_code == 200
         assert client.get("/livez").status_code == 200
 

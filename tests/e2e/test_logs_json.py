@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ import urllib.request
 from pathlib import Path
 
 from api.core.settings import Settings
+from tests.support.processes import free_port
 
 SERVE = [sys.executable, "-c", "import sys; from api.cli.main import main; sys.exit(main())"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> int:
@@ -36,7 +29,7 @@ def _get(url: str) -> int:
 
 
 def _serve_and_collect(settings: Settings, tmp_path: Path, *extra: str) -> list[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LEDGER_DATABASE_URL": str(settings.database_url),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import free_port
+
 PSVS_LEDGER = str(Path(sys.executable).parent / "psvs-ledger")
 URL_HINT = "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
 
@@ -36,13 +38,6 @@ def _run(
 def _one_line(done: subprocess.CompletedProcess[str], line: str) -> None:
     assert (done.returncode, done.stderr) == (2, f"psvs-ledger: {line}\n"), done.stderr
     assert done.stdout == ""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -70,7 +65,7 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path, command: list[str])
         tmp_path,
         *command,
         database_url="postgresql://postgres:sesame@127.0.0.1:1/x",
-        port=str(_free_port()),
+        port=str(free_port()),
         timeout=30,
     )
     _one_line(
@@ -94,7 +89,7 @@ def test_a_short_session_key_is_one_line_not_a_500_on_every_page(
         tmp_path,
         "serve",
         "--port",
-        str(_free_port()),
+        str(free_port()),
         database_url=database_url,
         session_key="twelve-chars",
     )
@@ -166,7 +161,7 @@ def test_a_busy_port_is_one_line_before_the_database_starts(
 def test_an_invalid_setting_is_one_line(
     tmp_path: Path, setting: str, value: str, line: str
 ) -> None:
-    _one_line(_run(tmp_path, "serve", **{setting: value}), line)
+    _one_line(_run(tmp_path, "serve", **{setting: value}), line)  # type: ignore[arg-type]
 
 
 def test_the_command_line_names_its_version_and_every_default(tmp_path: Path) -> None:
@@ -196,7 +191,7 @@ def test_serve_warns_once_about_each_generated_key(tmp_path: Path, database_url:
     import time
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
     env.update(LEDGER_DATA_DIR=str(tmp_path / "data"), LEDGER_DATABASE_URL=database_url)
     server = subprocess.Popen(

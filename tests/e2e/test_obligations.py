@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from api.core.runtime import Runtime
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import NANAN, change, filed, list_systems, today, unit_account
+from tests.support.codes import NANAN
+from tests.support.http import auth, change, filed, list_systems, police_token, today, unit_account
 
 
 def _late_change_and_open_order(client: TestClient, runtime: Runtime) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _late_change_and_open_order(client: TestClient, runtime: Runtime) -> dict[st
     ordered = client.post(
         f"/v1/systems/{system['system_id']}/correction-orders",
         json={"reason": "摄像机数量不符", "due_on": (today() + timedelta(days=15)).isoformat()},
-        headers=bearer(officer),
+        headers=auth(officer),
     )
     assert ordered.status_code == 201, ordered.text
     return {"account": account, "officer": officer, "changed": changed, "ordered": ordered}
@@ -78,7 +78,7 @@ def test_a_read_a_list_and_the_overdue_lists_agree_on_every_obligation(
     read = client.get(f"/v1/systems/{system_id}", headers=account.headers).json()
     [listed] = list_systems(client, account.token)["items"]
     police_listed = list_systems(client, officer)["items"]
-    overdue = client.get("/v1/overdue", params={"kind": "change_late"}, headers=bearer(officer))
+    overdue = client.get("/v1/overdue", params={"kind": "change_late"}, headers=auth(officer))
 
     assert read["obligations"] == listed["obligations"] == police_listed[0]["obligations"]
     [late] = overdue.json()["items"]

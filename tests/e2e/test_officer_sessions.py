@@ -21,11 +21,11 @@ from api.web import site
 from api.web.sessions import COOKIE, session_key
 from ledger.accounts import Account
 from ledger.values import Role
-from tests.browser.test_pages_http import csrf_of
-from tests.browser.test_pages_http import log_in as sign_in
-from tests.e2e.conftest import police_token
-
-NANAN = "500108"
+from tests.support.codes import NANAN
+from tests.support.http import police_token
+from tests.support.logs import security_lines
+from tests.support.pages import csrf_of
+from tests.support.pages import log_in as sign_in
 
 
 def log_in(client: TestClient, token: str) -> str:
@@ -34,11 +34,6 @@ def log_in(client: TestClient, token: str) -> str:
     cookie = client.cookies.get(COOKIE)
     assert cookie
     return str(cookie)
-
-
-def security_lines(err: str) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("security") is True]
 
 
 def rows(runtime: Runtime) -> list[dict[str, Any]]:

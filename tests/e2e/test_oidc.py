@@ -30,8 +30,8 @@ from api.app import create_app
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.identity.oidc import CACHE_SECONDS, REFETCH_SECONDS, OidcVerifier
-from tests.e2e.helpers import assert_problem, auth, names_field, unit_body
-from tests.oidc_provider.fixture import (
+from tests.support.http import assert_problem, auth, names_field, unit_body
+from tests.support.oidc import (
     ANOTHER,
     BAD_USCC,
     NO_USCC,

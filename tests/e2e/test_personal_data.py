@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from api.core.runtime import Runtime
 from ledger import codes
 from ledger.values import Role
-from tests.e2e import helpers as h
-from tests.e2e.conftest import bearer, police_token
+from tests.support import http as h
+from tests.support.http import auth, police_token
 
 ID_BODY = "50010819850612301"
 ID_NUMBER = ID_BODY + codes.id_card_check_char(ID_BODY)
@@ -37,7 +37,7 @@ def test_no_personal_number_reaches_the_logs(
     legal = {"token": h.open_legal_person(client, USCC, phone=PHONE).token}
     unit = client.post(
         "/v1/units",
-        headers=bearer(legal["token"]),
+        headers=auth(legal["token"]),
         json={
             "uscc": USCC,
             "name": "某公司",
@@ -74,7 +74,7 @@ def test_an_auditor_sees_a_units_phone_masked_and_an_officer_in_full(
     legal = {"token": h.open_legal_person(client, USCC, phone=PHONE).token}
     client.post(
         "/v1/units",
-        headers=bearer(legal["token"]),
+        headers=auth(legal["token"]),
         json={
             "uscc": USCC,
             "name": "某公司",
@@ -90,8 +90,8 @@ def test_an_auditor_sees_a_units_phone_masked_and_an_officer_in_full(
     auditor = police_token(runtime, Role.AUDITOR, "5001")
     officer = police_token(runtime, Role.OFFICER, "500108")
 
-    as_auditor = client.get(f"/v1/units/{USCC}", headers=bearer(auditor)).json()
-    as_officer = client.get(f"/v1/units/{USCC}", headers=bearer(officer)).json()
+    as_auditor = client.get(f"/v1/units/{USCC}", headers=auth(auditor)).json()
+    as_officer = client.get(f"/v1/units/{USCC}", headers=auth(officer)).json()
 
     assert as_auditor["contact_phone"] == codes.mask_phone(PHONE) != PHONE
     assert as_officer["contact_phone"] == PHONE

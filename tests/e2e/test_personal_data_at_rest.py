@@ -3,6 +3,7 @@ log line and every table of the database: they are stored sealed and never shown
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -16,8 +17,8 @@ from api.core.settings import Settings
 from ledger import codes
 from ledger.accounts import Account
 from ledger.values import Role
-from tests.e2e import helpers as h
-from tests.e2e.conftest import police_token
+from tests.support import http as h
+from tests.support.http import police_token
 
 ID_BODY = "50010819850612301"
 ID_NUMBER = ID_BODY + codes.id_card_check_char(ID_BODY)
@@ -30,11 +31,11 @@ def _scenario(client: TestClient, runtime: Runtime) -> tuple[list[Response], str
     """Accounts, a unit and its agent, a filing and a change, read by every role."""
     seen: list[Response] = []
 
-    def call(method: str, url: str, token: str | None = None, **kwargs: object) -> Response:
+    def call(method: str, url: str, token: str | None = None, **kwargs: Any) -> Response:
         headers = h.auth(token) if token else {}
         answer = client.request(
             method, url, headers={**headers, **kwargs.pop("headers", {})}, **kwargs
-        )  # type: ignore[arg-type]
+        )
         seen.append(answer)
         return answer
 
@@ -155,7 +156,7 @@ def test_the_ledger_opens_what_it_sealed(client: TestClient, runtime: Runtime) -
     created = client.post("/v1/accounts", json={
         "kind": "person", "name": "王五", "phone": AGENT_PHONE, "id_number": ID_NUMBER.lower(),
     }).json()  # fmt: skip
-    account = runtime.ledger.repository.get(UUID(created["account_id"]))
+    account: object = runtime.ledger.repository.get(UUID(created["account_id"]))
     assert isinstance(account, Account)
 
     assert runtime.ledger.personal_numbers(account) == {

@@ -24,8 +24,8 @@ from ledger.accounts import Account
 from ledger.storage.crypto import ERASED, Erased, FieldCipher, sealed_subject
 from ledger.units import CONTACT, LEGAL_REPRESENTATIVE, Unit, person_subject
 from ledger.values import Role
-from tests.e2e import helpers as h
-from tests.e2e.conftest import police_token
+from tests.support import http as h
+from tests.support.http import police_token
 
 ID_BODY = "11010519900307441"
 ID_NUMBER = ID_BODY + codes.id_card_check_char(ID_BODY)

@@ -13,7 +13,7 @@ from api.core import logs
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from ledger.values import Role
-from tests.e2e.conftest import police_token
+from tests.support.http import police_token
 
 
 def _lines(err: str) -> list[dict[str, object]]:

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import helpers as h
-from tests.faults.harness import Deployment
+from tests.support import http as h
+from tests.support.faults import Deployment
 
 pytestmark = pytest.mark.postgres
 

@@ -18,8 +18,17 @@ from api.core.runtime import Runtime
 from api.core.settings import Settings
 from ledger.values import Role
 from projections.status import StatusView
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import cancel, change, change_body, device, filed, today, unit_account
+from tests.support.http import (
+    auth,
+    cancel,
+    change,
+    change_body,
+    device,
+    filed,
+    police_token,
+    today,
+    unit_account,
+)
 
 # What a consumer keeps of each system, and compares with the status view.
 KEPT = ("version", "status", "name", "address", "division_code", "unit_uscc", "filing_number")
@@ -47,7 +56,7 @@ def _activity(client: TestClient, runtime: Runtime, round_no: int) -> None:
             ordered = client.post(
                 f"/v1/systems/{kept['system_id']}/correction-orders",
                 json=order,
-                headers=bearer(officer),
+                headers=auth(officer),
             )
             assert ordered.status_code == 201, ordered.text
         except BaseException as error:
@@ -114,9 +123,7 @@ def test_a_snapshot_loaded_and_fed_from_its_position_equals_the_status_view(
     position = json.loads(header)["position"]
     loaded = {s["system_id"]: _kept(s) for s in map(json.loads, lines)}
     admin = police_token(runtime, Role.ADMIN, None)
-    feed = client.get(
-        "/v1/feed", params={"after": position, "limit": 10_000}, headers=bearer(admin)
-    )
+    feed = client.get("/v1/feed", params={"after": position, "limit": 10_000}, headers=auth(admin))
     assert feed.status_code == 200, feed.text
     for item in map(json.loads, feed.text.splitlines()):
         if item["system_id"] is not None:

@@ -5,8 +5,6 @@ holds the token; the rows age out of the window."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +16,11 @@ from api.core.runtime import Runtime, open_runtime
 from api.core.settings import Settings
 from api.identity.throttle import Throttle, too_many
 from ledger.values import Role
-from tests.e2e.conftest import police_token
+from tests.support.codes import NANAN
+from tests.support.http import police_token
+from tests.support.logs import security_lines
+from tests.support.pages import CSRF
 
-NANAN = "500108"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 WRONG = "wrong-token-Zx81"
 
 
@@ -34,11 +33,6 @@ def attempt(client: TestClient, token: str) -> Any:
         data={"token": token, "csrf_token": csrf.group(1), "next": "/officer/"},
         follow_redirects=False,
     )
-
-
-def security_lines(err: str) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("security") is True]
 
 
 def age_failures(runtime: Runtime, interval: str) -> None:

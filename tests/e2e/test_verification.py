@@ -10,8 +10,7 @@ from api.cli.main import main
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from ledger.values import Role
-from tests.e2e.conftest import bearer, police_token
-from tests.e2e.helpers import assert_problem, filed, unit_account
+from tests.support.http import assert_problem, auth, filed, police_token, unit_account
 
 ROUTE = "/v1/ledger/verification"
 
@@ -32,7 +31,7 @@ def test_an_auditor_and_an_admin_see_an_untouched_ledger_verified(
     _filings(client, 3)
     _linked(runtime)
     for role, division in ((Role.AUDITOR, "5001"), (Role.ADMIN, None)):
-        response = client.get(ROUTE, headers=bearer(police_token(runtime, role, division)))
+        response = client.get(ROUTE, headers=auth(police_token(runtime, role, division)))
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["verified"] is True
@@ -45,9 +44,9 @@ def test_officers_are_forbidden_and_unit_accounts_find_nothing(
     client: TestClient, runtime: Runtime
 ) -> None:
     officer = police_token(runtime, Role.OFFICER, "500108")
-    assert_problem(client.get(ROUTE, headers=bearer(officer)), 403)
+    assert_problem(client.get(ROUTE, headers=auth(officer)), 403)
     unit = unit_account(client)
-    assert_problem(client.get(ROUTE, headers=bearer(unit.token)), 404)
+    assert_problem(client.get(ROUTE, headers=auth(unit.token)), 404)
     assert_problem(client.get(ROUTE), 401)
 
 
@@ -74,7 +73,7 @@ def test_a_changed_event_is_reported_by_the_route_and_the_command(
         ).fetchone()
     assert target is not None
     auditor = police_token(runtime, Role.AUDITOR, None)
-    body = client.get(ROUTE, headers=bearer(auditor)).json()
+    body = client.get(ROUTE, headers=auth(auditor)).json()
     assert body["verified"] is False
     assert (body["first_bad_position"], body["problem"]) == (target[0], "changed")
     assert main(["verify"]) == 1
@@ -104,7 +103,7 @@ def test_a_history_hash_can_be_recomputed_by_hand_from_the_stored_event(
     assert row is not None
     position, originator_id, version, topic, state = row
     admin = police_token(runtime, Role.ADMIN, None)
-    response = client.get(f"/v1/systems/{originator_id}/history", headers=bearer(admin))
+    response = client.get(f"/v1/systems/{originator_id}/history", headers=auth(admin))
     assert response.status_code == 200, response.text
     item = response.json()["items"][0]
     content = {

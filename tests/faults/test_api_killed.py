@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.conftest import report
-from tests.faults.harness import (
+from tests.support.faults import (
     Deployment,
     Tally,
     check_nothing_lost,
+    report,
     run_clients,
     unit_client,
     wait_for,

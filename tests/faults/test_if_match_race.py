@@ -8,9 +8,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.e2e import helpers as h
-from tests.faults.conftest import report
-from tests.faults.harness import Deployment, unit_client
+from tests.support import http as h
+from tests.support.faults import Deployment, report, unit_client
 
 pytestmark = pytest.mark.faults
 WRITERS = 50

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.faults.conftest import report
-from tests.faults.harness import (
+from tests.support.faults import (
     Deployment,
     Tally,
     check_nothing_lost,
+    report,
     run_clients,
     unit_client,
     wait_for,

@@ -20,9 +20,8 @@ from ledger.values import Role
 from projections.base import physical_prefix
 from projections.catalog import VIEWS
 from projections.runner import BatchRunner, ViewSlot
-from tests.e2e import helpers as h
-from tests.faults.conftest import report
-from tests.faults.harness import Deployment, wait_for
+from tests.support import http as h
+from tests.support.faults import Deployment, report, wait_for
 
 pytestmark = pytest.mark.faults
 FILINGS = 1500  # about 4,500 events: several pages of the runner's 1,000
@@ -104,7 +103,10 @@ def test_a_view_worker_killed_mid_catch_up_resumes_to_what_a_replay_gives(
         slot.refresh()
         replay = runtime.open_view(kind, REPLAY_GENERATION, slot.rules)
         slot_of_replay = ViewSlot(
-            name=name, open=lambda g, r, view=replay: view, registry=runtime.registry, view=replay
+            name=name,
+            open=lambda g, r, view=replay: view,  # type: ignore[misc]
+            registry=runtime.registry,
+            view=replay,
         )
         runner = BatchRunner(
             app=runtime.ledger, conninfo=lambda: runtime.url, follow_registry=False,

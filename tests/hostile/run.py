@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e import helpers as h
-from tests.faults.harness import Deployment, unit_client
+from tests.support import http as h
+from tests.support.faults import Deployment, unit_client
 
 REPORTS = Path("test-artifacts/schemathesis").resolve()
 CONFIG = """\

@@ -19,10 +19,9 @@ from ledger.sequence import FilingSequence
 from ledger.values import Role
 from projections.audit import AuditView
 from projections.runner import BatchRunner, ViewSlot
+from tests.support.codes import NANAN, SHAPINGBA
 
 TODAY = date(2025, 5, 6)
-NANAN = "500108"
-SHAPINGBA = "500106"
 ID_BODY = "50010819850612301"
 ID_NUMBER = ID_BODY + codes.id_card_check_char(ID_BODY)
 MOBILE = "13912345678"

@@ -9,35 +9,29 @@ from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
-import psycopg
 import pytest
 
 from ledger.errors import ValidationFailed
 from ledger.services.application import Ledger
 from ledger.storage.blobs import ATTACHMENT_GONE, AttachmentGone, collect
-from tests.unit.factories import (
+from tests.support.codes import make_uscc
+from tests.support.factories import (
     TODAY,
     device,
-    make_uscc,
     officer,
     person,
     system_fields,
     unit_fields,
     unit_with_owner,
 )
+from tests.support.postgres import sql_rows
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 300  # about 77 KB, not compressible much
 
 
-def _sql(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute(query, params)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
-
-
 def _age(url: str, days: int) -> None:
     """Every blob as if last uploaded and last named `days` ago."""
-    _sql(
+    sql_rows(
         url,
         "UPDATE attachment_blobs SET last_uploaded_at = now() - make_interval(days => %s),"
         " last_referenced_at = CASE WHEN last_referenced_at IS NULL THEN NULL"
@@ -66,7 +60,7 @@ def test_the_log_keeps_the_hash_and_the_blob_store_the_bytes(
     assert state["sha256"] == uploaded.sha256 and state["size"] == len(PDF)
     assert uploaded.content == PDF
     assert app.get_attachment(uploaded.id).content == PDF
-    rows = _sql(database_url, "SELECT sha256, size, media_type, content FROM attachment_blobs")
+    rows = sql_rows(database_url, "SELECT sha256, size, media_type, content FROM attachment_blobs")
     assert rows == [(uploaded.sha256, len(PDF), "application/pdf", PDF)]
 
 
@@ -79,7 +73,7 @@ def test_the_same_bytes_twice_are_one_blob_and_two_uploads(
     first, second = _upload(app, owner), _upload(app, owner)
 
     assert first.id != second.id and first.sha256 == second.sha256
-    assert _sql(database_url, "SELECT count(*) FROM attachment_blobs") == [(1,)]
+    assert sql_rows(database_url, "SELECT count(*) FROM attachment_blobs") == [(1,)]
     assert app.get_attachment(second.id).content == PDF
 
 
@@ -101,7 +95,7 @@ def test_a_version_1_upload_with_its_bytes_in_the_log_still_reads(
     read = app.get_attachment(old_id)
 
     assert read.content == old_bytes  # from the event itself: there is no blob of it
-    assert _sql(database_url, "SELECT count(*) FROM attachment_blobs") == [(1,)]
+    assert sql_rows(database_url, "SELECT count(*) FROM attachment_blobs") == [(1,)]
     # and such an upload may still be named (it is never collected)
     _age(database_url, 40)
     assert collect(app, app.blobs, retention_days=30).deleted  # only the new, unreferenced one
@@ -188,7 +182,7 @@ def test_bytes_stored_without_their_event_are_collected(
     _age(database_url, 31)
 
     assert [b.sha256 for b in collect(app, app.blobs, retention_days=30).deleted] == ["ab" * 32]
-    assert _sql(database_url, "SELECT count(*) FROM attachment_blobs") == [(0,)]
+    assert sql_rows(database_url, "SELECT count(*) FROM attachment_blobs") == [(0,)]
 
 
 def test_the_business_licence_of_a_legal_person_account_is_kept(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,12 @@ from api.core.database import grant_statements
 from api.core.runtime import Runtime, open_runtime
 from api.core.settings import Settings
 from api.queries.verification import verify
-from ledger import codes
-from ledger.values import Role
 from projections.chain import ChainView, chain_hashes
 from projections.hashing import Signer, link_hash
 from projections.rebuild import rebuild
+from tests.support.districts import units_with_systems
 
-TODAY = date(2025, 5, 6)
+PARK = (106.57, 29.53)  # where the systems these tests file stand
 CHECKPOINT_EVERY = 4
 SEQUENCE = "ledger_events_notification_id_seq"
 
@@ -40,72 +38,6 @@ def runtime(settings: Settings, tmp_path: Path) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.close()
-
-
-def _uscc(n: int) -> str:
-    body = f"91500108MA{n:07d}"
-    return body + codes.uscc_check_char(body)
-
-
-def _build(rt: Runtime, units: int, *, first: int = 0) -> None:
-    """Accounts, units and two filed systems per unit, through the ledger's own commands."""
-    for n in range(first, first + units):
-        uscc = _uscc(n)
-        account = rt.ledger.open_account(
-            token_sha256=f"token-{n}",
-            role=Role.LEGAL_PERSON,
-            name=f"单位{n}",
-            phone="13800000000",
-            uscc=uscc,
-            bound_by="operator",
-            today=TODAY,
-        )
-        rt.ledger.register_unit(
-            caller=account,
-            fields={
-                "uscc": uscc,
-                "name": f"单位{n}",
-                "unit_type": "enterprise",
-                "address": "南岸区",
-                "division_code": "500108",
-                "legal_representative": "法人",
-                "contact_name": "联系人",
-                "contact_phone": "023-60437688",
-                "authorization_letter_id": None,
-                "business_licence_id": None,
-            },
-            today=TODAY,
-        )
-        for k in range(2):
-            rt.ledger.file_system(
-                caller=account,
-                fields={
-                    "unit_uscc": uscc,
-                    "name": f"系统{n}-{k}",
-                    "place_category": 2,
-                    "place_type": "park",
-                    "address": f"公园路{k}号",
-                    "division_code": "500108",
-                    "longitude": 106.57,
-                    "latitude": 29.53,
-                    "commissioned_on": date(2025, 4, 20),
-                    "storage_days": 30,
-                    "collection_area": "入口",
-                    "outsourced_to": None,
-                },
-                devices=[
-                    {
-                        "device_id": None,
-                        "name": "入口",
-                        "address": "东门",
-                        "device_type": "dome",
-                        "indoor": False,
-                        "face_capture": False,
-                        "storage_days": 30,
-                    }
-                ],
-                today=TODAY,
-            )
 
 
 def _link(rt: Runtime) -> int:
@@ -132,7 +64,7 @@ def _as_superuser(url: str, statement: str, params: tuple[Any, ...] = ()) -> Non
 @pytest.fixture
 def linked(runtime: Runtime, database_url: str) -> list[int]:
     """A log of a few dozen events, all linked; returns their positions."""
-    _build(runtime, units=3)
+    units_with_systems(runtime, units=3, per_unit=2, at=PARK)
     _link(runtime)
     positions = _positions(database_url)
     assert len(positions) > 3 * CHECKPOINT_EVERY
@@ -157,7 +89,7 @@ def test_an_untouched_log_verifies_with_every_checkpoint(
 def test_small_batches_and_a_rebuild_link_every_event_the_same(
     runtime: Runtime, database_url: str
 ) -> None:
-    _build(runtime, units=3)
+    units_with_systems(runtime, units=3, per_unit=2, at=PARK)
     runner = runtime.runner("chain")
     assert runner is not None
     runner.page_size = 3
@@ -245,10 +177,10 @@ def test_a_deleted_event_is_named_at_its_position(
 def test_a_forged_event_in_a_gap_is_named_at_its_position(
     runtime: Runtime, database_url: str
 ) -> None:
-    _build(runtime, units=1)
+    units_with_systems(runtime, units=1, per_unit=2, at=PARK)
     with psycopg.connect(database_url) as conn:  # a failed insert leaves such a gap
         gap = conn.execute("SELECT nextval(%s)", (SEQUENCE,)).fetchone()[0]  # type: ignore[index]
-    _build(runtime, units=1, first=1)
+    units_with_systems(runtime, units=1, per_unit=2, first=1, at=PARK)
     _link(runtime)
     assert gap not in _positions(database_url)
     assert verify(runtime).verified  # a gap is never tampering

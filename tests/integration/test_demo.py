@@ -20,9 +20,9 @@ from api.sheets.exports import KIND_LABELS
 from ledger.access import Reach
 from projections.overdue import KINDS, overdue_items
 from projections.status import list_systems
+from tests.support.codes import NANAN
 
 pytestmark = pytest.mark.postgres
-NANAN = "500108"
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ import pytest
 from ledger.errors import ValidationFailed
 from ledger.services.application import Ledger, Outcome, RequestKey
 from ledger.systems import VideoSystem
-from tests.conftest import open_ledger
-from tests.unit.factories import NANAN, TODAY, device, file_online, system_fields, unit_with_owner
+from tests.support.codes import NANAN
+from tests.support.factories import TODAY, device, file_online, system_fields, unit_with_owner
+from tests.support.postgres import open_ledger
 
 
 @pytest.fixture
@@ -101,9 +102,9 @@ def test_a_filing_that_fails_while_batched_is_answered_and_leaves_no_gap(
     def file(cls: type[VideoSystem], **kwargs: Any) -> VideoSystem:
         if kwargs["fields"]["name"] == "坏系统":
             raise ValidationFailed([])
-        return real_file(cls, **kwargs)  # type: ignore[no-any-return]
+        return real_file(cls, **kwargs)
 
-    monkeypatch.setattr(VideoSystem, "file", classmethod(file))
+    monkeypatch.setattr(VideoSystem, "file", classmethod(file))  # type: ignore[arg-type]
 
     def work(n: int) -> VideoSystem | Exception:
         try:

@@ -11,7 +11,7 @@ import pytest
 from api.core.runtime import Runtime, open_runtime
 from api.core.settings import Settings
 from projections.catalog import VIEWS
-from tests.integration.districts import District
+from tests.support.districts import District
 
 
 @pytest.fixture

@@ -8,6 +8,6 @@ from ledger.services.application import Ledger
 from tests.unit.test_ledger_as_of import *  # noqa: F403 - re-run every scenario here
 
 
-@pytest.fixture
+@pytest.fixture  # type: ignore[no-redef]  # the scenarios' `app`, on PostgreSQL
 def app(postgres_ledger: Ledger) -> Ledger:
     return postgres_ledger

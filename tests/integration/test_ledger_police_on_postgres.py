@@ -11,13 +11,13 @@ import pytest
 from ledger.accounts import Account
 from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
-from tests.conftest import open_ledger
-from tests.unit.factories import TODAY, officer
+from tests.support.factories import TODAY, officer
+from tests.support.postgres import open_ledger
 from tests.unit.test_ledger_police import *  # noqa: F403 - re-run every scenario here
 from tests.unit.test_ledger_police import DUE
 
 
-@pytest.fixture
+@pytest.fixture  # type: ignore[no-redef]  # the scenarios' `app`, on PostgreSQL
 def app(postgres_ledger: Ledger) -> Ledger:
     return postgres_ledger
 

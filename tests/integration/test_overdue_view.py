@@ -12,7 +12,8 @@ from typing import Any
 from api.core.runtime import Runtime
 from ledger.access import Reach
 from projections.overdue import overdue_items
-from tests.integration.districts import NANAN, SHAPINGBA, District
+from tests.support.codes import NANAN, SHAPINGBA
+from tests.support.districts import EAST_GATE, District
 
 
 def listed(
@@ -92,17 +93,7 @@ def test_filing_a_discovered_system_takes_it_off_the_unfiled_list_from_that_day(
     outcome = runtime.ledger.file_system(
         caller=district.unit,
         fields=district.fields(date(2025, 4, 20)),
-        devices=[
-            {
-                "device_id": None,
-                "name": "入口",
-                "address": "东门",
-                "device_type": "dome",
-                "indoor": False,
-                "face_capture": False,
-                "storage_days": 30,
-            }
-        ],
+        devices=[dict(EAST_GATE)],
         today=date(2025, 6, 10),
         discovered_system_id=system,
     )

@@ -23,7 +23,7 @@ from ledger.access import Reach
 from ledger.rules import rules_from_text, rules_text
 from projections.overdue import OverdueView, overdue_items
 from projections.runner import BatchRunner, ViewSlot
-from tests.integration.districts import District
+from tests.support.districts import District
 
 
 @pytest.fixture

@@ -9,83 +9,15 @@ import pytest
 from psycopg.sql import SQL
 
 from api.core.runtime import Runtime
-from ledger import codes
 from ledger.access import Reach
-from ledger.values import Role
+from ledger.systems import VideoSystem
 from projections.base import Batch
 from projections.documents import system_document
 from projections.runner import BatchRunner, PositionMoved, ViewSlot, apply_batch
 from projections.status import StatusView, list_systems
+from tests.support.districts import units_with_systems
 
 TODAY = date(2025, 5, 6)
-
-
-def _uscc(n: int) -> str:
-    body = f"91500108MA{n:07d}"
-    return body + codes.uscc_check_char(body)
-
-
-def _file_many(rt: Runtime, units: int, per_unit: int) -> list[Any]:
-    systems = []
-    for n in range(units):
-        uscc = _uscc(n)
-        account = rt.ledger.open_account(
-            token_sha256=f"token-{n}",
-            role=Role.LEGAL_PERSON,
-            name=f"单位{n}",
-            phone="13800000000",
-            uscc=uscc,
-            bound_by="operator",
-            today=TODAY,
-        )
-        rt.ledger.register_unit(
-            caller=account,
-            fields={
-                "uscc": uscc,
-                "name": f"单位{n}",
-                "unit_type": "enterprise",
-                "address": "南岸区",
-                "division_code": "500108",
-                "legal_representative": "法人",
-                "contact_name": "联系人",
-                "contact_phone": "023-60437688",
-                "authorization_letter_id": None,
-                "business_licence_id": None,
-            },
-            today=TODAY,
-        )
-        for k in range(per_unit):
-            outcome = rt.ledger.file_system(
-                caller=account,
-                fields={
-                    "unit_uscc": uscc,
-                    "name": f"系统{n}-{k}",
-                    "place_category": 2,
-                    "place_type": "park",
-                    "address": f"公园路{k}号",
-                    "division_code": "500108",
-                    "longitude": None,
-                    "latitude": None,
-                    "commissioned_on": date(2025, 4, 20),
-                    "storage_days": 30,
-                    "collection_area": "入口",
-                    "outsourced_to": None,
-                },
-                devices=[
-                    {
-                        "device_id": None,
-                        "name": "入口",
-                        "address": "东门",
-                        "device_type": "dome",
-                        "indoor": False,
-                        "face_capture": False,
-                        "storage_days": 30,
-                    }
-                ],
-                today=TODAY,
-            )
-            systems.append(outcome.aggregate)
-    return systems
 
 
 def _all_docs(rt: Runtime) -> list[dict[str, Any]]:
@@ -103,10 +35,12 @@ def _table_docs(view: StatusView) -> list[dict[str, Any]]:
 
 
 def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtime) -> None:
-    systems = _file_many(runtime, units=3, per_unit=4)
+    systems = units_with_systems(runtime, units=3, per_unit=4)
     first = systems[0]
+    owner = runtime.ledger.account_for_token("token-0")
+    assert owner is not None
     runtime.ledger.change_system(
-        caller=runtime.ledger.account_for_token("token-0"),
+        caller=owner,
         system_id=first.id,
         expected_version=1,
         effective_on=TODAY,
@@ -123,7 +57,7 @@ def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtim
     docs = {d["system_id"]: d for d in _all_docs(runtime)}
     assert len(docs) == 12
     for system in systems:
-        current = runtime.ledger.repository.get(system.id)
+        current: VideoSystem = runtime.ledger.repository.get(system.id)
         expected = system_document(current)
         assert docs[str(system.id)] == expected
     assert docs[str(first.id)]["name"] == "新名字"
@@ -132,17 +66,13 @@ def test_catch_up_in_batches_gives_each_system_its_current_state(runtime: Runtim
 def test_a_batch_that_does_not_start_where_the_view_stands_writes_nothing(
     runtime: Runtime,
 ) -> None:
-    _file_many(runtime, units=1, per_unit=2)
+    units_with_systems(runtime, units=1, per_unit=2)
     runner = runtime.runner("status")
     assert runner is not None
     runner.catch_up()
     before = _all_docs(runtime)
     notifications = runtime.ledger.recorder.select_notifications(0, 10_000)
-    again = Batch(
-        start=0,
-        notifications=notifications,
-        events=[runtime.ledger.mapper.to_domain_event(n) for n in notifications],
-    )
+    again = Batch.read(start=0, notifications=notifications, mapper=runtime.ledger.mapper)
     with pytest.raises(PositionMoved) as moved:
         apply_batch(runtime.status_view, again, runtime.ledger.name)
     assert moved.value.position == runtime.head()
@@ -150,7 +80,7 @@ def test_a_batch_that_does_not_start_where_the_view_stands_writes_nothing(
 
 
 def test_a_new_generation_replayed_from_the_start_equals_the_live_one(runtime: Runtime) -> None:
-    _file_many(runtime, units=2, per_unit=3)
+    units_with_systems(runtime, units=2, per_unit=3)
     live = runtime.runner("status")
     assert live is not None
     live.catch_up()
@@ -172,7 +102,7 @@ def test_a_new_generation_replayed_from_the_start_equals_the_live_one(runtime: R
 
 def test_the_running_runner_follows_new_commits(runtime: Runtime) -> None:
     runtime.start_projections()
-    systems = _file_many(runtime, units=1, per_unit=1)
+    systems = units_with_systems(runtime, units=1, per_unit=1)
     assert runtime.wait_for_views(runtime.head(), timeout=10)
     docs = _all_docs(runtime)
     assert [d["system_id"] for d in docs] == [str(systems[0].id)]

@@ -67,7 +67,7 @@ def test_every_part_of_an_event_and_its_predecessor_changes_the_hash() -> None:
 def test_a_state_that_is_not_json_is_hashed_as_its_base64() -> None:
     awkward = (b"\xff\xfe not utf-8", b"not json", b'{"x": NaN}', b'{"x": 12345678901234567890}')
     for state in awkward:
-        expected = {
+        expected: dict[str, Any] = {
             "position": 7,
             "event_id": str(event_id(AGGREGATE, 2)),
             "originator_id": str(AGGREGATE),
@@ -95,7 +95,7 @@ _json_values = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(_json_values)
 def test_the_fast_canonical_form_is_byte_for_byte_rfc8785(value: Any) -> None:
-    members = {"position": 1, "topic": "t"}
+    members: dict[str, Any] = {"position": 1, "topic": "t"}
     text = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
     try:
         expected = rfc8785.dumps({**members, "state": json.loads(text)})
@@ -125,9 +125,15 @@ def test_awkward_numbers_and_characters_match_rfc8785() -> None:
 def test_a_checkpoint_signature_holds_only_for_what_was_signed() -> None:
     signer = Signer(Ed25519PrivateKey.generate())
     signature = signer.sign_checkpoint(position=1000, events=990, head_hash="a" * 64)
-    signed = {"position": 1000, "events": 990, "head_hash": "a" * 64, "key_id": signer.key_id}
+    signed: dict[str, Any] = {
+        "position": 1000,
+        "events": 990,
+        "head_hash": "a" * 64,
+        "key_id": signer.key_id,
+    }
     assert signature_holds(signer.public_key, **signed, signature=signature)
     assert signer.key_id == key_id_of(signer.public_key)
+    change: dict[str, Any]
     for change in (
         {"position": 1001},
         {"events": 991},

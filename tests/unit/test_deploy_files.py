@@ -58,6 +58,7 @@ def test_the_keys_live_in_one_volume_shared_by_api_and_worker() -> None:
     data_dirs = {_env(services[name]).get("LEDGER_DATA_DIR") for name in SERVICE_ENV}
     assert len(data_dirs) == 1 and None not in data_dirs, data_dirs
     (data_dir,) = data_dirs
+    assert data_dir is not None
     mounted = [{v for v, t in _volumes(services[name]).items() if t == data_dir}
                for name in SERVICE_ENV]  # fmt: skip
     shared = set.intersection(*mounted)

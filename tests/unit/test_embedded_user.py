@@ -16,14 +16,14 @@ from api.core import embedded
 @pytest.fixture
 def as_root(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     commands: list[list[str]] = []
-    monkeypatch.setattr(embedded.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(embedded.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(embedded.os, "geteuid", lambda: 0)  # type: ignore[attr-defined]
+    monkeypatch.setattr(embedded.platform, "system", lambda: "Linux")  # type: ignore[attr-defined]
 
     def run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         commands.append(command)
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(embedded.subprocess, "run", run)
+    monkeypatch.setattr(embedded.subprocess, "run", run)  # type: ignore[attr-defined]
     return commands
 
 
@@ -78,7 +78,7 @@ def test_a_user_without_login_shell_is_left_alone_silently(
 def test_nothing_happens_when_not_root(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(embedded.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(embedded.subprocess, "run", lambda *a, **k: pytest.fail("ran"))
+    monkeypatch.setattr(embedded.os, "geteuid", lambda: 1000)  # type: ignore[attr-defined]
+    monkeypatch.setattr(embedded.subprocess, "run", lambda *a, **k: pytest.fail("ran"))  # type: ignore[attr-defined]
     embedded._ensure_system_user()
     assert _logged(capsys) == []

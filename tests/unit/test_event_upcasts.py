@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger.services.application import Ledger
 from ledger.system_checks import recorded_on
 from ledger.systems import VideoSystem
-from tests.unit.factories import TODAY, file_online, make_ledger, unit_with_owner
+from tests.support.factories import TODAY, file_online, make_ledger, unit_with_owner
 
 
 def _as_version_1(app: Ledger, stored: StoredEvent) -> StoredEvent:

@@ -14,7 +14,7 @@ from ledger.errors import NotFound
 from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import SystemStatus
-from tests.unit.factories import TODAY, file_online, make_ledger, unit_with_owner
+from tests.support.factories import TODAY, file_online, make_ledger, unit_with_owner
 
 TICK = timedelta(microseconds=1)
 

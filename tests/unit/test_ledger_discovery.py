@@ -12,9 +12,9 @@ from ledger.errors import Forbidden, NotFound, SystemClosed, ValidationFailed
 from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import Channel, SystemStatus
-from tests.unit.factories import (
+from tests.support.codes import YUZHONG
+from tests.support.factories import (
     TODAY,
-    YUZHONG,
     device,
     discovery_facts,
     file_online,

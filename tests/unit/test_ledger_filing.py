@@ -22,20 +22,16 @@ from ledger.sequence import FilingSequence
 from ledger.services.application import Ledger
 from ledger.systems import VideoSystem
 from ledger.values import Channel, SystemStatus
-from tests.unit.factories import (
-    JINJIANG,
-    NANAN,
+from tests.support.codes import JINJIANG, NANAN, YUZHONG, make_device_id, make_uscc
+from tests.support.factories import (
     TODAY,
-    YUZHONG,
     auditor,
     device,
     file_online,
     head,
     legal_person,
     letter,
-    make_device_id,
     make_ledger,
-    make_uscc,
     officer,
     person,
     system_fields,

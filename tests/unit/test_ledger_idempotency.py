@@ -9,14 +9,14 @@ import pytest
 from ledger.accounts import Account
 from ledger.errors import AlreadyExists, IdempotencyKeyReused, ValidationFailed
 from ledger.services.application import Ledger, Outcome, RequestKey
-from tests.unit.factories import (
+from tests.support.codes import make_uscc
+from tests.support.factories import (
     TODAY,
     device,
     head,
     legal_person,
     letter,
     make_ledger,
-    make_uscc,
     person,
     system_fields,
     unit_fields,

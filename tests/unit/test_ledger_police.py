@@ -3,6 +3,7 @@ order counts as met, and retries under an Idempotency-Key or a lost race."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -21,10 +22,9 @@ from ledger.services.application import Ledger, Outcome, RequestKey
 from ledger.systems import VideoSystem
 from ledger.values import Channel, Role
 from projections.documents import fold, system_document
-from tests.unit.factories import (
-    NANAN,
+from tests.support.codes import NANAN, YUZHONG
+from tests.support.factories import (
     TODAY,
-    YUZHONG,
     auditor,
     device,
     discovery_facts,
@@ -104,7 +104,7 @@ def last_event(app: Ledger, caller: Account, system_id: UUID) -> Any:
     return app.system_events(caller, system_id)[-1]
 
 
-def only_order(system: VideoSystem) -> dict[str, Any]:
+def only_order(system: VideoSystem) -> Mapping[str, Any]:
     [found] = system.correction_orders.values()
     return found
 

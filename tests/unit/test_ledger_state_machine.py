@@ -24,12 +24,12 @@ from ledger.errors import (
     WrongChannel,
 )
 from ledger.values import Channel, SystemStatus
-from tests.unit.factories import (
+from tests.support.codes import make_device_id
+from tests.support.factories import (
     TODAY,
     device,
     head,
     letter,
-    make_device_id,
     make_ledger,
     officer,
     system_fields,

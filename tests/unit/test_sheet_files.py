@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from api.sheets import files as sheet_files
 from api.sheets.devices import SheetInvalid, device_sheet_template, parse_device_sheet
 from ledger.attachments import MAX_ATTACHMENT_BYTES
+from tests.support.sheets import laughs
 
 TEMPLATE = device_sheet_template()
 
@@ -68,18 +69,10 @@ def test_a_zip_of_too_many_parts_is_refused_before_openpyxl_opens_it() -> None:
     assert "parts" in reason(many)
 
 
-def _laughs(levels: int = 9) -> bytes:
-    """A billion-laughs document type: entity n expands to ten of entity n - 1."""
-    entities = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, levels + 1)
-    ]
-    return f"<!DOCTYPE worksheet [{''.join(entities)}]>".encode()
-
-
 def test_an_entity_expansion_bomb_inside_the_workbook_is_refused() -> None:
     sheet = (
         b'<?xml version="1.0"?>'
-        + _laughs()
+        + laughs()
         + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
         b"</sheetData></worksheet>"

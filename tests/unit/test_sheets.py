@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from api.sheets import files as sheet_files
 from api.sheets.devices import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
 
-HEADER = [
+HEADER: list[Any] = [
     "设备编码",
     "设备名称",
     "安装地址",
@@ -23,7 +23,7 @@ HEADER = [
     "人脸抓拍",
     "存储天数",
 ]
-ROW = [
+ROW: list[Any] = [
     "50010800001310000001",
     "东门1号摄像机",
     "南坪西路1号东门",

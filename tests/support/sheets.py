@@ -93,7 +93,8 @@ def _with_shared_strings(table: bytes, sheet: bytes) -> bytes:
     return out.getvalue()
 
 
-def _laughs(levels: int = 9) -> bytes:
+def laughs(levels: int = 9) -> bytes:
+    """A billion-laughs document type: entity n expands to ten of entity n - 1."""
     entities = ['<!ENTITY lol0 "lol">'] + [
         f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, levels + 1)
     ]
@@ -234,7 +235,7 @@ def corpus() -> list[Hostile]:
         ),
         Hostile(
             "entity expansion (billion laughs)",
-            _with_sheet(_sheet(entity_row, prolog=_laughs())),
+            _with_sheet(_sheet(entity_row, prolog=laughs())),
             "declares a DTD or entities",
             XLSX,
         ),

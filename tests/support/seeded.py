@@ -10,16 +10,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.helpers import (
-    NANAN,
-    PDF,
-    auth,
-    filing_body,
-    make_device_id,
-    make_uscc,
-    today,
-    unit_body,
-)
+from tests.support.codes import NANAN, make_device_id, make_uscc
+from tests.support.http import PDF, auth, filing_body, today, unit_body
 
 SHEET_HEADER = "设备编码,设备名称,安装地址,经度,纬度,设备类型,室内/室外,人脸抓拍,存储天数"
 

@@ -3,16 +3,91 @@ day of each filing given (the edge's "today"), for tests of the views."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from api.core.runtime import Runtime
-from ledger import codes
+from ledger.systems import VideoSystem
 from ledger.values import Role
+from tests.support.codes import NANAN, make_uscc
 
-NANAN = "500108"
-SHAPINGBA = "500106"
+# The one camera every system here has: a dome at the east gate, keeping 30 days.
+EAST_GATE: Mapping[str, Any] = {
+    "device_id": None,
+    "name": "入口",
+    "address": "东门",
+    "device_type": "dome",
+    "indoor": False,
+    "face_capture": False,
+    "storage_days": 30,
+}
+
+
+def units_with_systems(
+    rt: Runtime,
+    *,
+    units: int,
+    per_unit: int,
+    first: int = 0,
+    at: tuple[float, float] | None = None,
+    today: date = date(2025, 5, 6),
+) -> list[VideoSystem]:
+    """Units `first`..`first + units - 1` in 南岸区 (USCC serial n, token "token-{n}"), each
+    registered by its legal person and filing `per_unit` systems (longitude and latitude `at`),
+    all on `today`; the systems filed, in order."""
+    longitude, latitude = at or (None, None)
+    systems = []
+    for n in range(first, first + units):
+        uscc = make_uscc(serial=n)
+        account = rt.ledger.open_account(
+            token_sha256=f"token-{n}",
+            role=Role.LEGAL_PERSON,
+            name=f"单位{n}",
+            phone="13800000000",
+            uscc=uscc,
+            bound_by="operator",
+            today=today,
+        )
+        rt.ledger.register_unit(
+            caller=account,
+            fields={
+                "uscc": uscc,
+                "name": f"单位{n}",
+                "unit_type": "enterprise",
+                "address": "南岸区",
+                "division_code": NANAN,
+                "legal_representative": "法人",
+                "contact_name": "联系人",
+                "contact_phone": "023-60437688",
+                "authorization_letter_id": None,
+                "business_licence_id": None,
+            },
+            today=today,
+        )
+        for k in range(per_unit):
+            outcome = rt.ledger.file_system(
+                caller=account,
+                fields={
+                    "unit_uscc": uscc,
+                    "name": f"系统{n}-{k}",
+                    "place_category": 2,
+                    "place_type": "park",
+                    "address": f"公园路{k}号",
+                    "division_code": NANAN,
+                    "longitude": longitude,
+                    "latitude": latitude,
+                    "commissioned_on": date(2025, 4, 20),
+                    "storage_days": 30,
+                    "collection_area": "入口",
+                    "outsourced_to": None,
+                },
+                devices=[dict(EAST_GATE)],
+                today=today,
+            )
+            systems.append(outcome.aggregate)
+    return systems
 
 
 class District:
@@ -24,8 +99,7 @@ class District:
         self.rt = rt
         self.division = division
         District.serial += 1
-        body = f"91{division}MA{District.serial:07d}"
-        self.uscc = body + codes.uscc_check_char(body)
+        self.uscc = make_uscc(division, serial=District.serial)
         self.unit = rt.ledger.open_account(
             token_sha256=f"unit-{self.uscc}",
             role=Role.LEGAL_PERSON,
@@ -79,17 +153,7 @@ class District:
         outcome = self.rt.ledger.file_system(
             caller=self.unit,
             fields=self.fields(commissioned_on),
-            devices=[
-                {
-                    "device_id": None,
-                    "name": "入口",
-                    "address": "东门",
-                    "device_type": "dome",
-                    "indoor": False,
-                    "face_capture": False,
-                    "storage_days": 30,
-                }
-            ],
+            devices=[dict(EAST_GATE)],
             today=filed_on,
         )
         return UUID(str(outcome.aggregate.id))

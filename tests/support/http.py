@@ -1,32 +1,41 @@
-"""Builders for the HTTP contract tests: valid codes, request bodies, accounts, units, uploads.
+"""Builders for the HTTP contract tests: request bodies, accounts, units, uploads, filings.
 
 Everything here goes through HTTP (docs/contract.md), except police accounts, which the
-contract creates with the command line tool (see `police_token` in conftest). Each builder
+contract creates with the command line tool (`police_token` does what it does). Each builder
 returns something the contract accepts; a test changes one thing to make it wrong.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
+from starlette.routing import Mount
 
-from ledger.codes import id_card_check_char, uscc_check_char
+from api.app import create_app
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.identity.tokens import new_token
+from ledger.values import Role
 
-NANAN = "500108"  # 南岸区, 重庆市
-SHAPINGBA = "500106"  # 沙坪坝区, 重庆市
+# The codes the tests that use this module as their one vocabulary (`http as h`) name.
+from tests.support.codes import NANAN as NANAN
+from tests.support.codes import SHAPINGBA as SHAPINGBA
+from tests.support.codes import make_device_id as make_device_id
+from tests.support.codes import make_id_card
+from tests.support.codes import make_uscc as make_uscc
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROBLEM_JSON = "application/problem+json"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 FILING_NUMBER = re.compile(r"^500108-\d{4}-\d{6}$")
-
-_serials = itertools.count(1)
 
 
 def today() -> date:
@@ -38,30 +47,27 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-# --- codes -----------------------------------------------------------------------------------
+def client_with(settings: Settings, runtime: Runtime, **changes: object) -> TestClient:
+    """A client of an app on `runtime` whose settings differ from the test's by `changes`."""
+    return TestClient(create_app(settings.model_copy(update=changes), runtime=runtime))
 
 
-def make_uscc(division_code: str = NANAN) -> str:
-    """A fresh, valid enterprise USCC (registration 9, type 1)."""
-    body = f"91{division_code}MA{next(_serials):07d}"
-    return body + uscc_check_char(body)
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, through included routers (HEAD aside)."""
 
+    def walk(routes: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+        for route in routes:
+            if hasattr(route, "effective_route_contexts"):
+                for context in route.effective_route_contexts():
+                    methods = getattr(context.original_route, "methods", None) or {"GET"}
+                    yield from ((m, context.path) for m in methods if m != "HEAD")
+            elif isinstance(route, Mount):
+                yield "GET", f"{prefix}{route.path}/{{path}}"
+            else:
+                methods = getattr(route, "methods", None) or {"GET"}
+                yield from ((m, f"{prefix}{route.path}") for m in methods if m != "HEAD")
 
-def bad_uscc(division_code: str = NANAN) -> str:
-    """A USCC of the right shape whose check character is wrong."""
-    good = make_uscc(division_code)
-    wrong = "0" if good[-1] != "0" else "1"
-    return good[:-1] + wrong
-
-
-def make_id_card(birth: str = "19850312") -> str:
-    body = f"{NANAN}{birth}{next(_serials) % 1000:03d}"
-    return body + id_card_check_char(body)
-
-
-def make_device_id(serial: int, division_code: str = NANAN) -> str:
-    """A GB/T 28181 camera ID: centre 8 + industry 2 + type 131 + network 1 + serial 6."""
-    return f"{division_code}00" + "00" + "131" + "0" + f"{serial:06d}"
+    yield from walk(app.routes)
 
 
 # --- problems --------------------------------------------------------------------------------
@@ -104,6 +110,19 @@ class UnitAccount:
         return auth(self.token)
 
 
+def police_token(runtime: Runtime, role: Role, division: str | None, name: str = "警官") -> str:
+    """What `psvs-ledger accounts create` does: a police-side account and its token."""
+    token, digest = new_token()
+    runtime.ledger.open_account(
+        token_sha256=digest,
+        role=role,
+        name=name,
+        division_code=division,
+        today=date(2025, 5, 6),
+    )
+    return token
+
+
 def unit_body(uscc: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "uscc": uscc,
@@ -123,9 +142,6 @@ def unit_body(uscc: str, **overrides: Any) -> dict[str, Any]:
 def window_officer(client: TestClient, division_code: str) -> str:
     """The token of an officer of `division_code` in the app under test (one per app and
     district), made as `psvs-ledger accounts create --role officer` makes it."""
-    from api.identity.tokens import new_token
-    from ledger.values import Role
-
     state = client.app.state  # type: ignore[attr-defined]
     officers: dict[str, str] = state.__dict__.setdefault("_test_window_officers", {})
     if division_code not in officers:
@@ -295,3 +311,11 @@ def list_systems(client: TestClient, token: str, **params: Any) -> dict[str, Any
     assert response.status_code == 200, response.text
     page: dict[str, Any] = response.json()
     return page
+
+
+def system_history(client: TestClient, token: str, system_id: str) -> list[dict[str, Any]]:
+    """GET /v1/systems/{system_id}/history as `token`; asserts 200, returns its items."""
+    response = client.get(f"/v1/systems/{system_id}/history", headers=auth(token))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

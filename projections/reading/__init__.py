@@ -1,0 +1,6 @@
+"""The one reading of the stored events: `Reader` turns each into a typed fact (`facts`)."""
+
+from projections.reading.facts import Fact
+from projections.reading.reader import Facts, Reader, event_class, fact_of_event, jsonable
+
+__all__ = ["Fact", "Facts", "Reader", "event_class", "fact_of_event", "jsonable"]
