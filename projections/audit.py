@@ -15,7 +15,6 @@ and division for its agents) are part of the view, so it rebuilds from the log a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -30,13 +29,11 @@ from ledger.ids import event_id
 from ledger.storage.crypto import ERASED
 from ledger.systems import VideoSystem
 from ledger.units import PERSONAL_FIELDS, Unit
-from projections.base import Batch, ViewRecorder, copy_rows, event_class
+from projections.base import Batch, ViewRecorder, copy_rows, event_class, json_text
 from projections.event_items import AuditItem, describe, fields_after, recorded_at, shown_class
 from projections.reading import Fact
 from projections.reading.facts import PersonErased, UnitRegistered
 
-# Built once: json.dumps with options builds an encoder per call (same bytes either way).
-_JSON = json.JSONEncoder(ensure_ascii=False)
 ITEM_COLUMNS = (
     "position",
     "event_id",
@@ -187,7 +184,7 @@ class AuditView(ViewRecorder):
         """Inserts the systems first seen in this batch with one COPY (the batch holds this
         generation's writer lock) and updates the others."""
         changed = [
-            (system_id, s.unit_uscc, s.division_code, _JSON.encode(s.fields))
+            (system_id, s.unit_uscc, s.division_code, json_text(s.fields))
             for system_id, s in systems.items()
             if s.changed
         ]
@@ -279,6 +276,6 @@ def _row(fact: Fact, public_id: UUID, item: AuditItem, where: _Where) -> tuple[A
         item["channel"],
         recorded_at(fact),
         fact.effective_on,
-        _JSON.encode(item["data"]),
-        _JSON.encode(diff) if diff is not None else None,
+        json_text(item["data"]),
+        json_text(diff) if diff is not None else None,
     )

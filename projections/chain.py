@@ -11,9 +11,9 @@ the runtime, and a batch that crossed such a boundary also signs its own last ev
 head a catch-up ends on is signed too. Without a signer the view links events and signs
 nothing. `signed_at` is when the row was written (the database's clock); it is not signed.
 
-Unlike the other views it reads no facts (projections/reading): a link covers the *stored*
-bytes of each event (canonicalised, projections/jcs.py), not what they mean, so that `verify`
-can recompute it from `ledger_events` alone and any edit of the bytes shows.
+Unlike the other views it reads no facts: a link covers the *stored* bytes of each event
+(canonicalised by the one reading, projections/reading/canonical.py), not what they mean, so
+that `verify` can recompute it from `ledger_events` alone and any edit of the bytes shows.
 """
 
 from __future__ import annotations

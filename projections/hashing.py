@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.ids import event_id
-from projections.jcs import dumps_with
+from projections.reading.canonical import dumps_with
 
 GENESIS = "0" * 64
 CHECKPOINT_PURPOSE = "psvs-ledger checkpoint"

@@ -6,7 +6,6 @@ crash changes nothing and each event counts exactly once.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -18,13 +17,11 @@ from psycopg.sql import SQL, Composable, Identifier
 from ledger.access import Reach
 from ledger.systems import VideoSystem
 from ledger.units import Unit
-from projections.base import Batch, ViewRecorder, copy_rows
+from projections.base import Batch, ViewRecorder, copy_rows, json_text
 from projections.documents import fold
 from projections.reading.facts import UnitRegistered, VerificationDecided
 from projections.scope import reach_sql
 
-# Built once: json.dumps with options builds an encoder per call (same bytes either way).
-_JSON = json.JSONEncoder(ensure_ascii=False)
 _SHOWN = (VideoSystem.Event, Unit.Registered, Unit.VerificationDecided)
 _INDEXED = (
     "filing_number",
@@ -128,7 +125,7 @@ class StatusView(ViewRecorder):
                 system_id,
                 positions[system_id],
                 *(doc.get(column) for column in _INDEXED),
-                _JSON.encode(doc),
+                json_text(doc),
             )
             for system_id, doc in docs.items()
             if doc is not None and system_id in positions

@@ -102,7 +102,7 @@ def _reason(error: Exception) -> str:
 
 
 def check_session_key(settings: Settings) -> None:
-    from api.web.sessions import MIN_KEY_CHARS
+    from api.core.secrets import MIN_SESSION_KEY_CHARS as MIN_KEY_CHARS
 
     if settings.session_key is None:
         return

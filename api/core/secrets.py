@@ -9,8 +9,34 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.core.settings import Settings
+
+# The officer pages' session cookies and the lists' cursors are signed with keys derived from it.
+GENERATED_SESSION_KEY_FILE = "session.key"
+MIN_SESSION_KEY_CHARS = 32
+
+
+class SessionKeyError(ValueError):
+    """LEDGER_SESSION_KEY is too short to sign sessions safely."""
+
+
+def session_key(settings: Settings) -> str:
+    """`LEDGER_SESSION_KEY`, or the key generated once into the data directory."""
+    if settings.session_key is not None:
+        key = settings.session_key.get_secret_value().strip()
+        if len(key) < MIN_SESSION_KEY_CHARS:
+            raise SessionKeyError(
+                f"LEDGER_SESSION_KEY needs at least {MIN_SESSION_KEY_CHARS} characters"
+            )
+        return key
+    path = settings.data_dir / GENERATED_SESSION_KEY_FILE
+    return generated_secret(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 def generated_secret(path: Path, make: Callable[[], bytes]) -> bytes:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from api.core.secrets import session_key
 from api.core.settings import Settings
 from api.http.problems import Problem
 from ledger.values import FieldError
@@ -52,8 +53,6 @@ def _signer() -> URLSafeSerializer:
             if _settings is None:
                 secret = secrets.token_bytes(32)
             else:
-                from api.web.sessions import session_key  # the pages' package imports this one
-
                 secret = session_key(_settings).encode()
             key = hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
             _serializer = URLSafeSerializer(key, salt="cursor")

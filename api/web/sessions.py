@@ -31,14 +31,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.core.secrets import generated_secret
-from api.core.settings import Settings
-
 COOKIE = "psvs_officer"
 COOKIE_PATH = "/officer"
 MAX_AGE_SECONDS = 8 * 3600  # one working day
-GENERATED_KEY_FILE = "session.key"
-MIN_KEY_CHARS = 32
 # last_seen_at is written at most this often per session (a page view is otherwise a read).
 TOUCH_SECONDS = 60
 # Ended and abandoned rows are kept this long (who was signed in when), then pruned at a login.
@@ -73,10 +68,6 @@ _END = """
 """
 
 
-class SessionKeyError(ValueError):
-    """LEDGER_SESSION_KEY is too short to sign sessions safely."""
-
-
 @dataclass(frozen=True)
 class Session:
     """What the cookie holds: the CSRF token and, once signed in, the session's random id."""
@@ -103,16 +94,6 @@ def session_digest(session_id: str) -> str:
 def session_ref(session_id: str) -> str:
     """A short reference for the logs: the start of the row's key (not enough to find a cookie)."""
     return session_digest(session_id)[:12]
-
-
-def session_key(settings: Settings) -> str:
-    if settings.session_key is not None:
-        key = settings.session_key.get_secret_value().strip()
-        if len(key) < MIN_KEY_CHARS:
-            raise SessionKeyError(f"LEDGER_SESSION_KEY needs at least {MIN_KEY_CHARS} characters")
-        return key
-    path = settings.data_dir / GENERATED_KEY_FILE
-    return generated_secret(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 class SessionStore:

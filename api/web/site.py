@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from api.core.logs import security_event
 from api.core.runtime import Runtime
+from api.core.secrets import session_key
 from api.core.settings import Settings
 from api.http.deps import today
 from api.identity.tokens import client_address
@@ -35,7 +36,6 @@ from api.web.sessions import (
     SessionStore,
     csrf_matches,
     new_session,
-    session_key,
     session_ref,
 )
 from ledger.accounts import Account

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.core.runtime import Runtime
+from api.core.secrets import SessionKeyError, session_key
 from api.core.settings import Settings
-from api.web.sessions import SessionKeyError, session_key
 from ledger.values import Role
 from tests.support.codes import NANAN, bad_uscc, make_uscc
 from tests.support.http import auth, filed, police_token, unit_account

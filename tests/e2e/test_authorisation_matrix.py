@@ -374,11 +374,14 @@ def expected(key: tuple[str, str], role: str, obj: str) -> int:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """The suite's settings with sign-in throttling out of the way: the matrix sends refused
-    tokens on purpose, hundreds of times (tests/e2e/test_throttle.py tests the throttle)."""
+    """The suite's settings with sign-in throttling and the per-address limits out of the way:
+    the matrix sends refused tokens on purpose, hundreds of times, and opens more accounts from
+    one address than a minute's burst allows (tests/e2e/test_throttle.py and test_limits.py
+    test those)."""
     return Settings(
         database_url=database_url, read_wait_seconds=10, data_dir=tmp_path / "var",
         auth_failure_limit=1_000_000, accounts_per_address_per_day=0, upload_rate_per_minute=0,
+        account_rate_per_minute=0,
     )  # fmt: skip
 
 

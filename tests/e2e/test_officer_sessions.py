@@ -16,9 +16,10 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
 from api.core.runtime import Runtime
+from api.core.secrets import session_key
 from api.core.settings import Settings
 from api.web import site
-from api.web.sessions import COOKIE, session_key
+from api.web.sessions import COOKIE
 from ledger.accounts import Account
 from ledger.values import Role
 from tests.support.codes import NANAN

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ledger.ids import event_id
 from projections.hashing import GENESIS, Signer, key_id_of, link_hash, signature_holds
-from projections.jcs import dumps_with
+from projections.reading.canonical import dumps_with
 
 AGGREGATE = UUID("0b6c4f0e-5a49-4d4f-9a53-2c9a1e2f7b10")
 STATE = '{"name":"南坪商圈视频监控系统","storage_days":90,"longitude":106.57,"n":1.0}'.encode()

@@ -1,4 +1,6 @@
-"""RFC 8785 (JCS) canonical JSON, byte for byte what the `rfc8785` package writes, but faster.
+"""A stored event's RFC 8785 (JCS) canonical bytes: the other half of the one reading of the
+stored events (the hash chain's per-event content, projections/hashing.py). Byte for byte what
+the `rfc8785` package writes, but faster.
 
 The `rfc8785` package is pure Python (about 16,000 event states a second here); the standard
 library's C encoder with sorted keys and no spaces writes the very same bytes for almost every
@@ -14,8 +16,8 @@ handed to `rfc8785` instead:
 - lone surrogates cannot be encoded as UTF-8: `rfc8785` decides.
 
 String escaping is the same in both (`\\"`, `\\\\`, `\\b \\t \\n \\f \\r`, other controls as
-lower-case `\\u00xx`, everything else as UTF-8). tests/unit/test_jcs.py checks the equality on
-generated values.
+lower-case `\\u00xx`, everything else as UTF-8). tests/unit/test_chain_hashing.py checks the
+equality on generated values.
 """
 
 from __future__ import annotations
