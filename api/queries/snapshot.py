@@ -28,7 +28,7 @@ from psycopg.sql import SQL, Identifier
 from api.core.runtime import Runtime
 from api.queries.render import system_public
 from api.queries.views import views_reached
-from api.schemas.contract import SystemPublic
+from api.schemas.systems import SystemPublic
 from ledger.rules import rules_from_text
 from projections.base import physical_prefix
 from projections.duty_reads import change_duties_in

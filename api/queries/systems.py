@@ -15,7 +15,7 @@ from api.queries import cursors, scope
 from api.queries.paging import EXPORT_PAGE, MAX_EXPORT_ROWS, Page, every_page
 from api.queries.render import change_duties_of, history, system_public
 from api.queries.views import caught_up, views_reached
-from api.schemas.contract import SystemPublic
+from api.schemas.systems import SystemPublic
 from ledger.access import Reach
 from ledger.accounts import Account
 from ledger.systems import VideoSystem

@@ -17,18 +17,14 @@ from api.middleware.limits import upload_quota
 from api.queries.render import unit_public
 from api.queries.units import unit_detail, units_list
 from api.routes.common import PROBLEMS
-from api.schemas.contract import (
+from api.schemas.accounts import (
     AccountCreate,
     AccountCreated,
     AccountMe,
-    AgentAdd,
-    AttachmentPublic,
     LegalPersonAccountCreate,
-    UnitCreate,
-    UnitList,
-    UnitPublic,
     VerificationDecision,
 )
+from api.schemas.units import AgentAdd, AttachmentPublic, UnitCreate, UnitList, UnitPublic
 from ledger.attachments import MAX_ATTACHMENT_BYTES, sniff_media_type
 from ledger.units import Verification
 from ledger.values import FieldError, Role

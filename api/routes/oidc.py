@@ -14,7 +14,8 @@ from api.http.deps import RuntimeDep, Today
 from api.http.problems import Problem
 from api.identity.oidc import MAX_TOKEN_CHARS, OidcVerifier
 from api.identity.tokens import new_token
-from api.schemas.contract import AccountCreated, Strict, examples
+from api.schemas.accounts import AccountCreated
+from api.schemas.base import Strict, examples
 
 router = APIRouter(prefix="/v1")
 PROBLEMS: dict[int | str, dict[str, Any]] = {

@@ -27,13 +27,8 @@ from api.http.deps import (
 )
 from api.http.problems import Problem
 from api.routes.common import PROBLEMS, system_response
-from api.schemas.contract import (
-    CorrectionOrderCreate,
-    DiscoveryCreate,
-    InspectionCreate,
-    MoveRequest,
-    SystemPublic,
-)
+from api.schemas.police import CorrectionOrderCreate, DiscoveryCreate, InspectionCreate
+from api.schemas.systems import MoveRequest, SystemPublic
 from ledger.access import may_record_police_act
 from ledger.system_checks import correction_order_errors, inspection_errors
 from ledger.values import FieldError

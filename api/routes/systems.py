@@ -21,7 +21,7 @@ from api.http.deps import (
 from api.http.problems import Problem
 from api.queries import systems as reads
 from api.routes.common import PROBLEMS, WRITE_PROBLEMS, system_response
-from api.schemas.contract import (
+from api.schemas.systems import (
     CancelRequest,
     ChangeRequest,
     HistoryPage,

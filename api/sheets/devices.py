@@ -1,7 +1,7 @@
 """Device sheets (图像采集设备信息表): parsing an uploaded xlsx or CSV into the API's devices,
 and the downloadable template.
 
-`parse_device_sheet` returns devices in the shape of `api.schemas.contract.DeviceIn` or raises
+`parse_device_sheet` returns devices in the shape of `api.schemas.systems.DeviceIn` or raises
 `SheetInvalid` naming every bad cell by its row (as the spreadsheet shows it) and its Chinese
 header; the same checks as the API's (`DeviceIn`, `ledger.validation.device_errors`) decide.
 Reading the file safely (size, zip bombs, row and cell caps) is `api.sheets.files`'s job, run
@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api.schemas.contract import DeviceIn
+from api.schemas.systems import DeviceIn
 from api.sheets.files import (
     HEADER_SEARCH_ROWS,
     CellError,

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from api.http.deps import today
-from api.schemas.contract import SystemFields
+from api.schemas.systems import SystemFields
 from api.sheets.devices import CellError, SheetInvalid, device_sheet_template, parse_device_sheet
 from api.sheets.files import chinese_reason
 from api.web.errors import FormErrors, PageError

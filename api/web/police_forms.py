@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api.core.logs import security_event
 from api.http.deps import today
-from api.schemas.contract import CorrectionOrderCreate, InspectionCreate
+from api.schemas.police import CorrectionOrderCreate, InspectionCreate
 from api.web.errors import FormErrors, PageError
 from api.web.site import Officer, PageRoute, checked_form, runtime_of
 from api.web.systems import system_page
