@@ -1,1 +1,0 @@
-"""The OpenID provider the identity tests run (provider.mjs) and its fixture."""
