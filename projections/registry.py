@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.errors import LockNotAvailable
@@ -164,7 +165,13 @@ class Registry:
         for attempt in range(SWITCH_ATTEMPTS):
             try:
                 return self._switch(name, generation, calendar_version, views, bind)
-            except LockNotAvailable:
+            except (LockNotAvailable, OperationalError) as error:
+                # The library's connection wraps a lock timeout met on its way out (at COMMIT)
+                # in its own OperationalError; that is the same back-off, anything else is not.
+                if not isinstance(error, LockNotAvailable) and not isinstance(
+                    error.__cause__, LockNotAvailable
+                ):
+                    raise
                 time.sleep(min(0.02 * (attempt + 1), 0.5))
         raise RuntimeError(f"could not switch view {name}: its readers never let go")
 
